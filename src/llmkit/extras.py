@@ -1,0 +1,28 @@
+"""Lazy imports of optional dependencies, failing with the exact install line."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+from llmkit.errors import MissingExtraError
+
+# module -> (PyPI package, llmkit extra)
+_EXTRAS = {
+    "llama_cpp": ("llama-cpp-python", "llamacpp"),
+    "bitsandbytes": ("bitsandbytes", "quant"),
+}
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    """Import `module`, or raise MissingExtraError naming the `pip install 'llmkit[...]'` line."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        package, extra = _EXTRAS[module]
+        raise MissingExtraError(package, extra, purpose) from exc
+
+
+def is_installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None

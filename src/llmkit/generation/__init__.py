@@ -1,0 +1,1 @@
+"""Streaming generation: typed events, the engine, and the backends behind one interface."""

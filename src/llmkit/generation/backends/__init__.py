@@ -1,0 +1,1 @@
+"""Backends: transformers (in-process), llamacpp (GGUF, optional extra), openai (any compatible server)."""

@@ -1,0 +1,199 @@
+"""Any OpenAI-compatible server: vLLM, TGI, Ollama, llama.cpp server, hosted APIs.
+
+Streams `/chat/completions` (or `/completions` for raw prompts) over SSE. Closing the stream closes
+the HTTP connection, which is how these servers learn to stop generating.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from llmkit.config import Settings
+from llmkit.errors import EndpointError, PromptTooLongError
+from llmkit.generation.backends.base import register_backend
+from llmkit.generation.streaming import StopMatcher
+from llmkit.generation.types import (
+    CancelToken,
+    Finished,
+    GenerationEvent,
+    GenerationStats,
+    Prompt,
+    SamplingParams,
+    TextDelta,
+)
+from llmkit.models.catalog import ModelEntry
+from llmkit.models.loading import LoadOptions
+
+
+def request_body(model: str, prompt: Prompt, params: SamplingParams) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": model,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": params.max_new_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+    }
+    if prompt.raw is not None:
+        body["prompt"] = prompt.raw
+    else:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in prompt.messages]
+    if params.stop:
+        body["stop"] = list(params.stop)
+    if params.seed is not None:
+        body["seed"] = params.seed
+    if params.top_k:
+        body["top_k"] = params.top_k  # vLLM, llama.cpp server and TGI accept it; others ignore it
+    if params.repetition_penalty != 1.0:
+        body["repetition_penalty"] = params.repetition_penalty  # vLLM / TGI extension
+        body["repeat_penalty"] = params.repetition_penalty  # llama.cpp server spelling
+    return body
+
+
+def _chunk_text(chunk: dict[str, Any]) -> tuple[str, str | None]:
+    choices = chunk.get("choices") or []
+    if not choices:
+        return "", None
+    choice = choices[0]
+    text = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
+    return text, choice.get("finish_reason")
+
+
+class OpenAIBackend:
+    name = "openai"
+
+    def __init__(self, entry: ModelEntry, settings: Settings, options: LoadOptions):
+        self.entry = entry
+        self.base_url = (entry.base_url or settings.openai_base_url).rstrip("/")
+        self.model = entry.served_name or entry.hub_id or entry.name
+        headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else {}
+        timeout = httpx.Timeout(settings.request_timeout_s, connect=10.0)
+        self._client = httpx.Client(headers=headers, timeout=timeout)
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
+        return None  # only the server's tokenizer knows; reported in the final event's usage
+
+    def close(self) -> None:
+        self._client.close()
+
+    def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
+        path = "/completions" if prompt.raw is not None else "/chat/completions"
+        url = self.base_url + path
+        started = time.perf_counter()
+        body = request_body(self.model, prompt, params)
+        state = _StreamState(started, StopMatcher(params.stop))
+        try:
+            with self._client.stream("POST", url, json=body) as response:
+                if response.status_code >= 400:
+                    raise self._http_error(url, response, prompt)
+                yield from state.read(response.iter_lines(), cancel)
+        except httpx.ConnectError as exc:
+            raise EndpointError(url, f"cannot connect ({exc}); is the server running at {self.base_url}?") from exc
+        except httpx.TimeoutException as exc:
+            raise EndpointError(url, f"timed out ({type(exc).__name__})", state.text) from exc
+        except httpx.TransportError as exc:
+            problem = f"connection lost after {state.deltas} chunks ({type(exc).__name__}: {exc})"
+            raise EndpointError(url, problem, state.text) from exc
+        if not state.done and state.reason != "cancelled":
+            raise EndpointError(url, f"stream ended after {state.deltas} chunks without [DONE]", state.text)
+        tail, finished = state.finished(self.entry.name, self.name)
+        if tail:
+            yield TextDelta(tail)
+        yield finished
+
+    def _http_error(self, url: str, response: httpx.Response, prompt: Prompt) -> Exception:
+        detail = response.read().decode("utf-8", errors="replace")[:500]
+        lowered = detail.lower()
+        if response.status_code == 400 and ("context" in lowered and ("length" in lowered or "window" in lowered)):
+            counts = _numbers_in(detail)
+            if len(counts) >= 2:
+                return PromptTooLongError(max(counts), min(counts), self.model)
+        return EndpointError(url, f"HTTP {response.status_code}: {detail}")
+
+
+def _numbers_in(text: str) -> list[int]:
+    import re
+
+    return [int(n) for n in re.findall(r"\d{3,}", text)]
+
+
+class _StreamState:
+    """What has arrived so far, so an error midway can hand back the partial text."""
+
+    def __init__(self, started: float, stop: StopMatcher):
+        self.started = started
+        self.stop = stop
+        self.parts: list[str] = []
+        self.deltas = 0
+        self.first_at: float | None = None
+        self.last_at = started
+        self.usage: dict[str, Any] = {}
+        self.reason = "length"
+        self.done = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def read(self, lines: Iterator[str], cancel: CancelToken) -> Iterator[GenerationEvent]:
+        for line in lines:
+            if cancel.cancelled:
+                self.reason = "cancelled"
+                return
+            if not line.startswith("data:"):
+                continue  # comments, event names, keep-alives
+            payload = line[5:].strip()
+            if payload == "[DONE]":
+                self.done = True
+                return
+            chunk = json.loads(payload)
+            if chunk.get("error"):
+                raise httpx.RemoteProtocolError(f"server error in stream: {chunk['error']}")
+            self.usage = chunk.get("usage") or self.usage
+            text, finish = _chunk_text(chunk)
+            if finish:
+                self.reason = "stop" if finish == "stop" else "length" if finish == "length" else finish
+            if text:
+                yield from self._emit(text)
+            if self.stop.hit:  # a stop string the server did not apply itself: hang up now
+                self.done = True
+                return
+
+    def _emit(self, text: str) -> Iterator[GenerationEvent]:
+        now = time.perf_counter()
+        self.first_at = self.first_at or now
+        self.last_at = now
+        self.deltas += 1
+        visible = self.stop.feed(text)
+        if visible:
+            self.parts.append(visible)
+            yield TextDelta(visible)
+
+    def finished(self, model: str, backend: str) -> tuple[str, Finished]:
+        tail = self.stop.flush() if not self.stop.hit else ""
+        self.parts.append(tail)
+        end = time.perf_counter()
+        first = self.first_at or end
+        completion = int(self.usage.get("completion_tokens") or self.deltas)
+        decode_s = self.last_at - first
+        stats = GenerationStats(
+            model=model,
+            backend=backend,
+            prompt_tokens=int(self.usage.get("prompt_tokens") or 0),
+            completion_tokens=completion,
+            ttft_s=first - self.started,
+            total_s=end - self.started,
+            tokens_per_s=(completion - 1) / decode_s if completion > 1 and decode_s > 0 else 0.0,
+            finish_reason="stop" if self.stop.hit else self.reason,  # type: ignore[arg-type]
+        )
+        return tail, Finished(text=self.text, stats=stats)
+
+
+@register_backend("openai")
+def _create(entry: ModelEntry, settings: Settings, options: LoadOptions) -> OpenAIBackend:
+    return OpenAIBackend(entry, settings, options)

@@ -1,0 +1,108 @@
+"""The generation service: resolve a model, pick its backend, stream events.
+
+`Engine.stream` is the core call; `Engine.generate` collects it. Loaded backends are kept per
+(model, backend) until `unload`, so a chat or a server reuses the model across requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from llmkit.config import Settings, load_settings
+from llmkit.generation.backends.base import Backend, create_backend
+from llmkit.generation.types import (
+    CancelToken,
+    ChatMessage,
+    Finished,
+    GenerationEvent,
+    GenerationResult,
+    Prompt,
+    SamplingParams,
+    TextDelta,
+)
+from llmkit.models.catalog import Catalog, ModelEntry
+from llmkit.models.loading import LoadOptions
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None, **overrides: Any):
+        self.settings = settings or load_settings(**overrides)
+        self.catalog = Catalog.load(self.settings)
+        self._backends: dict[tuple[str, str], Backend] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, model: str | None = None) -> ModelEntry:
+        return self.catalog.resolve(model or self.settings.default_model)
+
+    def backend_name(self, entry: ModelEntry, backend: str | None = None) -> str:
+        if backend and backend != "auto":
+            return backend
+        if self.settings.backend != "auto":
+            return self.settings.backend
+        return entry.backend
+
+    def backend_for(self, model: str | None = None, backend: str | None = None) -> Backend:
+        """The loaded backend for this model, loading it on first use."""
+        entry = self.resolve(model)
+        name = self.backend_name(entry, backend)
+        key = (entry.name, name)
+        with self._lock:
+            if key not in self._backends:
+                options = LoadOptions.from_settings(self.settings)
+                self._backends[key] = create_backend(name, entry, self.settings, options)
+            return self._backends[key]
+
+    def stream(
+        self,
+        prompt: str | list[ChatMessage] | Prompt,
+        *,
+        model: str | None = None,
+        backend: str | None = None,
+        system: str | None = None,
+        cancel: CancelToken | None = None,
+        params: SamplingParams | None = None,
+        **sampling: Any,
+    ) -> Iterator[GenerationEvent]:
+        """Yield TextDelta events as tokens arrive, then one Finished event with the stats.
+
+        Closing the iterator (or `cancel.cancel()`) stops generation before the next token.
+        """
+        if not isinstance(prompt, Prompt):
+            prompt = Prompt.of(prompt, system)
+        params = params or SamplingParams(**_sampling_args(sampling))
+        chosen = self.backend_for(model, backend)
+        yield from chosen.stream(prompt, params, cancel or CancelToken())
+
+    def generate(self, prompt: str | list[ChatMessage] | Prompt, **kwargs: Any) -> GenerationResult:
+        """Collect the stream: the whole text and the final stats."""
+        for event in self.stream(prompt, **kwargs):
+            if isinstance(event, Finished):
+                return GenerationResult(text=event.text, stats=event.stats)
+        raise RuntimeError("backend ended its stream without a Finished event")  # a backend bug
+
+    def unload(self, model: str | None = None) -> None:
+        """Free the memory of one model's backends (all models when None)."""
+        with self._lock:
+            names = {self.resolve(model).name} if model else {k[0] for k in self._backends}
+            for key in [k for k in self._backends if k[0] in names]:
+                self._backends.pop(key).close()
+
+    def close(self) -> None:
+        self.unload()
+
+
+def _sampling_args(sampling: dict[str, Any]) -> dict[str, Any]:
+    args = {k: v for k, v in sampling.items() if v is not None}
+    if "stop" in args:
+        stop = args["stop"]
+        args["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    return args
+
+
+def iter_text(events: Iterator[GenerationEvent]) -> Iterator[str]:
+    """Just the text deltas of a stream."""
+    for event in events:
+        if isinstance(event, TextDelta):
+            yield event.text

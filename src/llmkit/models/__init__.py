@@ -1,0 +1,1 @@
+"""Model catalog, embedded assets, and loading."""

@@ -1,0 +1,273 @@
+"""Loading models into transformers: by catalog entry, hub id, local directory or GGUF file.
+
+GGUF files are dequantized by transformers, which takes ~15-60 s. The result is cached once as
+safetensors + config + tokenizer under ``<cache_dir>/converted/<file>-<fingerprint>/``, so later loads
+read plain safetensors (about a second).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from llmkit.config import Settings
+from llmkit.errors import ConfigError, MissingAssetError, ModelFileError, OutOfMemoryError, UnsupportedError
+from llmkit.extras import require
+from llmkit.models.catalog import ModelEntry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+QUANTIZATIONS = ("none", "8bit", "4bit")
+GGUF_MAGIC = b"GGUF"
+_CONVERSION_VERSION = "1"  # bump when the cached layout changes
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    precision: str = "auto"
+    quantization: str = "none"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.quantization not in QUANTIZATIONS:
+            raise ConfigError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, got {self.quantization!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoadOptions:
+        return cls(settings.precision, settings.quantization, settings.device, settings.threads)
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # transformers PreTrainedModel
+    tokenizer: Any
+    entry: ModelEntry
+    device: str
+    dtype: Any  # torch.dtype
+    source: str  # the directory or hub id the weights were read from
+    load_s: float
+    converted_now: bool  # True when this load paid for the GGUF conversion
+
+    @property
+    def context_length(self) -> int:
+        return self.entry.context_length or int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
+
+    def memory_bytes(self) -> int:
+        """Real bytes of parameters and buffers (get_memory_footprint misreports some quantizers)."""
+        tensors = list(self.model.parameters()) + list(self.model.buffers())
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def unload(self) -> None:
+        self.model = None
+        self.tokenizer = None
+        free_memory()
+
+
+def free_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UnsupportedError(f"device {device!r} asked for, but torch sees no CUDA GPU; use --device cpu")
+    return device
+
+
+def resolve_dtype(precision: str, device: str) -> Any:
+    import torch
+
+    if precision == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        # On CPU, fp32 decodes faster than bf16 for small models here (see docs/benchmarks.md).
+        return torch.float32
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def quantization_config(quantization: str, device: str) -> Any | None:
+    """bitsandbytes config: NF4 + double quantization + bf16 compute, the standard 4-bit recipe."""
+    if quantization == "none":
+        return None
+    require("bitsandbytes", f"{quantization} quantization")
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
+def with_oom_retry(fn: Callable[[], T], what: str, remedy: str) -> T:
+    """Run fn; on CUDA out-of-memory free the cache and retry once, then raise a clear error."""
+    import torch
+
+    try:
+        return fn()
+    except torch.OutOfMemoryError:
+        log.warning("out of memory while %s; freeing the cache and retrying once", what)
+    free_memory()
+    try:
+        return fn()
+    except torch.OutOfMemoryError as exc:
+        free_memory()
+        raise OutOfMemoryError(what, remedy) from exc
+
+
+def check_gguf_file(path: Path) -> None:
+    if not path.is_file():
+        raise ModelFileError(str(path), "a GGUF model file", "file not found")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(str(path), "a GGUF file (starts with the bytes 'GGUF')", f"starts with {magic!r}")
+
+
+def gguf_cache_dir(gguf: Path, settings: Settings) -> Path:
+    stat = gguf.stat()
+    key = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CONVERSION_VERSION}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Path(settings.cache_dir) / "converted" / f"{gguf.stem}-{digest}"
+
+
+def _cache_is_complete(directory: Path) -> bool:
+    return (directory / "model.safetensors").is_file() and (directory / "llmkit-converted.json").is_file()
+
+
+def convert_gguf(gguf: Path, target: Path) -> None:
+    """Dequantize a GGUF into a transformers directory, written atomically (temp dir, then rename)."""
+    import torch
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    check_gguf_file(gguf)
+    started = time.perf_counter()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    except (ValueError, OSError, KeyError, RuntimeError) as exc:
+        raise ModelFileError(str(gguf), "a GGUF model file transformers can read", f"could not be read: {exc}") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        save_model(model, str(staging / "model.safetensors"))  # handles the tied embedding/lm_head
+        model.config.save_pretrained(staging)
+        _drop_gguf_quantization_flag(staging / "config.json")
+        model.generation_config.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        marker = {"source": str(gguf), "seconds": round(time.perf_counter() - started, 2)}
+        (staging / "llmkit-converted.json").write_text(json.dumps(marker))
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _drop_gguf_quantization_flag(config_path: Path) -> None:
+    # The weights are plain floats now; the flag would make transformers treat them as GGUF again.
+    config = json.loads(config_path.read_text())
+    config.pop("quantization_config", None)
+    config_path.write_text(json.dumps(config, indent=2))
+
+
+def weights_source(entry: ModelEntry, settings: Settings) -> tuple[str, bool]:
+    """Where transformers reads this entry from, converting a GGUF first if needed: (source, converted)."""
+    if entry.embedded is not None and entry.gguf_file is None:
+        raise MissingAssetError(f"the embedded model {entry.name}", entry.embedded.install_line)
+    gguf = entry.gguf_file
+    if gguf is not None:
+        check_gguf_file(gguf)
+        cache = gguf_cache_dir(gguf, settings)
+        if _cache_is_complete(cache):
+            return str(cache), False
+        log.info("converting %s once to %s", gguf, cache)
+        convert_gguf(gguf, cache)
+        return str(cache), True
+    if entry.local_path:
+        return entry.local_path, False
+    return entry.hub_id, False
+
+
+def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Settings) -> LoadedModel:
+    """Load model and tokenizer for in-process generation."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    started = time.perf_counter()
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(options.precision, device)
+    source, converted = weights_source(entry, settings)
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    quant = quantization_config(options.quantization, device)
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+    if device == "cuda":
+        kwargs["device_map"] = "auto"  # spreads layers over every visible GPU (and CPU if needed)
+
+    def load() -> Any:
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        if "device_map" not in kwargs and quant is None:
+            model = model.to(device)
+        return model.eval()
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = with_oom_retry(load, f"loading {entry.name}", _smaller_precision_remedy(options))
+    except OSError as exc:
+        raise _load_error(entry, source, exc) from exc
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        entry=entry,
+        device=device,
+        dtype=dtype,
+        source=source,
+        load_s=time.perf_counter() - started,
+        converted_now=converted,
+    )
+
+
+def _smaller_precision_remedy(options: LoadOptions) -> str:
+    if options.quantization != "4bit":
+        return "try --quantization 4bit (or 8bit), or a smaller model"
+    return "try a smaller model, or serve it from a bigger machine with the openai backend"
+
+
+def _load_error(entry: ModelEntry, source: str, exc: OSError) -> Exception:
+    if Path(source).exists():
+        return ModelFileError(source, "a transformers model directory (config.json + weights)", str(exc))
+    return ModelFileError(
+        source,
+        f"hub id {entry.hub_id or source} in the local Hugging Face cache, or network access to download it",
+        f"could not be loaded ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+    )
