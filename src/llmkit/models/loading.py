@@ -30,7 +30,7 @@ T = TypeVar("T")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUANTIZATIONS = ("none", "8bit", "4bit")
 GGUF_MAGIC = b"GGUF"
-_CONVERSION_VERSION = "1"  # bump when the cached layout changes
+_CONVERSION_VERSION = "2"  # bump when the cached layout changes
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class LoadedModel:
     source: str  # the directory or hub id the weights were read from
     load_s: float
     converted_now: bool  # True when this load paid for the GGUF conversion
+    source_weight_bits: int | None = None  # for a converted GGUF: its bits per weight (4 = Q4 codes)
 
     @property
     def context_length(self) -> int:
@@ -181,7 +182,11 @@ def convert_gguf(gguf: Path, target: Path) -> None:
         _drop_gguf_quantization_flag(staging / "config.json")
         model.generation_config.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        marker = {"source": str(gguf), "seconds": round(time.perf_counter() - started, 2)}
+        marker = {
+            "source": str(gguf),
+            "seconds": round(time.perf_counter() - started, 2),
+            "weight_bits": gguf_weight_bits(gguf),
+        }
         (staging / "llmkit-converted.json").write_text(json.dumps(marker))
         if target.exists():
             shutil.rmtree(target)
@@ -189,6 +194,26 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def gguf_weight_bits(gguf: Path) -> int:
+    """Bits per weight of most of the GGUF's matrices (4 for Q4_0/Q4_1/Q4_K/IQ4, else 8 or 16)."""
+    from collections import Counter
+
+    from gguf import GGUFReader
+
+    kinds = Counter(t.tensor_type.name for t in GGUFReader(str(gguf)).tensors if len(t.shape) == 2)
+    common = kinds.most_common(1)[0][0] if kinds else "F32"
+    if common.startswith(("Q4", "IQ4")):
+        return 4
+    return 8 if common.startswith(("Q5", "Q6", "Q8")) else 16
+
+
+def converted_weight_bits(directory: Path) -> int | None:
+    marker = directory / "llmkit-converted.json"
+    if not marker.is_file():
+        return None
+    return json.loads(marker.read_text()).get("weight_bits")
 
 
 def _drop_gguf_quantization_flag(config_path: Path) -> None:
@@ -231,8 +256,8 @@ def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Setting
     quant = quantization_config(options.quantization, device)
     if quant is not None:
         kwargs["quantization_config"] = quant
-    if device == "cuda":
-        kwargs["device_map"] = "auto"  # spreads layers over every visible GPU (and CPU if needed)
+    if device.startswith("cuda"):
+        kwargs["device_map"] = "auto" if device == "cuda" else device  # spreads layers over every visible GPU (and CPU if needed)
 
     def load() -> Any:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
@@ -254,6 +279,7 @@ def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Setting
         source=source,
         load_s=time.perf_counter() - started,
         converted_now=converted,
+        source_weight_bits=converted_weight_bits(Path(source)),
     )
 
 

@@ -46,14 +46,27 @@ def stop_token_ids(model: Any, tokenizer: Any) -> set[int]:
     return ids
 
 
+def wants_fast_path(loaded: LoadedModel, options: LoadOptions) -> bool:
+    """The lean CPU decoder, unless the user pinned a precision or quantization (then: plain forward)."""
+    from llmkit.generation import fastpath
+
+    return options.precision == "auto" and options.quantization == "none" and fastpath.supports(loaded.model)
+
+
 class TransformersBackend:
     name = "transformers"
 
     def __init__(self, entry: ModelEntry, settings: Settings, options: LoadOptions):
+        from llmkit.generation.fastpath import FastDecoder
+
         self.entry = entry
         self.loaded: LoadedModel = load_transformers(entry, options, settings)
         self._eos = stop_token_ids(self.loaded.model, self.loaded.tokenizer)
         self._lock = threading.Lock()  # one generation at a time per loaded model
+        self.fast: FastDecoder | None = None
+        if wants_fast_path(self.loaded, options):
+            # 4-bit codes only where the source already was 4-bit (a Q4 GGUF): no new quantization loss.
+            self.fast = FastDecoder(self.loaded.model, int4=self.loaded.source_weight_bits == 4)
 
     @property
     def context_length(self) -> int:
@@ -63,6 +76,7 @@ class TransformersBackend:
         return len(render_prompt_ids(self.loaded.tokenizer, prompt))
 
     def close(self) -> None:
+        self.fast = None
         self.loaded.unload()
 
     def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
@@ -98,7 +112,10 @@ class TransformersBackend:
         cache = DynamicCache(config=model.config)
         reason = "length"
         with torch.inference_mode():
-            logits = self._forward(model, input_ids, cache, prefill=True)
+            if self.fast is not None:
+                logits = self.fast.start(prompt_ids)
+            else:
+                logits = self._forward(model, input_ids, cache, prefill=True)
             for _ in range(budget):
                 if cancel.cancelled:
                     reason = "cancelled"
@@ -115,7 +132,10 @@ class TransformersBackend:
                     break
                 if streamer.completion_tokens == budget:
                     break
-                logits = self._forward(model, torch.tensor([[token]], device=device), cache, prefill=False)
+                if self.fast is not None:
+                    logits = self.fast.forward([token])
+                else:
+                    logits = self._forward(model, torch.tensor([[token]], device=device), cache, prefill=False)
         tail, finished = streamer.finish(reason)
         if tail:
             yield TextDelta(tail)
@@ -123,7 +143,7 @@ class TransformersBackend:
 
     def _forward(self, model: Any, input_ids: Any, cache: Any, prefill: bool) -> Any:
         def step() -> Any:
-            out = model(input_ids=input_ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            out = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
             return out.logits[0, -1].cpu()
 
         if not prefill:

@@ -1,0 +1,253 @@
+"""The `llmkit` command: a thin adapter over the Python API.
+
+Text goes to stdout as it streams; status, stats and errors go to stderr, so `llmkit generate ... > out.txt`
+captures only the answer. Every llmkit error becomes one `error: ...` line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from llmkit.config import config_file_path, describe_settings, load_settings
+from llmkit.errors import LlmkitError
+from llmkit.generation.types import CancelToken, ChatMessage, Finished, GenerationEvent, TextDelta
+
+_MODEL_OPTIONS = [
+    click.option("--model", "-m", default=None, help="Catalog name, hub id, local directory or .gguf file."),
+    click.option("--backend", "-b", default=None, help="transformers | llamacpp | openai (default: the model's)."),
+    click.option("--precision", default=None, type=click.Choice(["auto", "fp32", "bf16", "fp16"])),
+    click.option("--quantization", default=None, type=click.Choice(["none", "8bit", "4bit"])),
+    click.option("--device", default=None, help="auto | cpu | cuda | cuda:N"),
+    click.option("--threads", default=None, type=int, help="CPU threads (0 = all)."),
+]
+_SAMPLING_OPTIONS = [
+    click.option("--system", "-s", default=None, help="System prompt."),
+    click.option("--max-new-tokens", "-n", default=256, show_default=True, type=int),
+    click.option("--temperature", "-t", default=0.0, show_default=True, type=float, help="0 = greedy."),
+    click.option("--top-p", default=1.0, show_default=True, type=float),
+    click.option("--top-k", default=0, show_default=True, type=int, help="0 = off."),
+    click.option("--repetition-penalty", default=1.0, show_default=True, type=float),
+    click.option("--stop", multiple=True, help="Stop string (repeatable)."),
+    click.option("--seed", default=None, type=int, help="Makes sampled output reproducible."),
+]
+
+
+def _apply(options: list[Callable]) -> Callable:
+    def decorator(func: Callable) -> Callable:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorator
+
+
+def _engine(model_opts: dict[str, Any]) -> Any:
+    from llmkit.generation.service import Engine
+
+    keys = ("precision", "quantization", "device", "threads")
+    return Engine(**{k: model_opts.get(k) for k in keys})
+
+
+def _sampling(opts: dict[str, Any]) -> dict[str, Any]:
+    keys = ("max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed")
+    return {**{k: opts[k] for k in keys}, "stop": tuple(opts["stop"])}
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _load_with_status(engine: Any, model: str | None, backend: str | None) -> Any:
+    entry = engine.resolve(model)
+    name = engine.backend_name(entry, backend)
+    _err(f"loading {entry.name} ({name})...")
+    if entry.gguf_file is not None and name == "transformers":
+        _err("  (the first load converts the GGUF once, 20-60 s; later loads read the cache)")
+    return engine.backend_for(model, backend)
+
+
+def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) -> Finished:
+    """Print deltas as they come; Ctrl-C cancels and still returns the stats of what was produced."""
+    finished = None
+    try:
+        for event in events:
+            if isinstance(event, TextDelta) and echo:
+                click.echo(event.text, nl=False)
+            elif isinstance(event, Finished):
+                finished = event
+    except KeyboardInterrupt:
+        cancel.cancel()
+        for event in events:  # the backend sees the cancel before the next token and finishes
+            if isinstance(event, Finished):
+                finished = event
+    if echo:
+        click.echo()
+    assert finished is not None
+    return finished
+
+
+def _stats_line(done: Finished) -> str:
+    s = done.stats
+    return (
+        f"[{s.model} · {s.backend}] {s.prompt_tokens} prompt + {s.completion_tokens} new tokens · "
+        f"ttft {s.ttft_s * 1000:.0f} ms · {s.tokens_per_s:.1f} tok/s · {s.finish_reason}"
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="llmkit")
+def cli() -> None:
+    """llmkit: build products on open-source LLMs, offline by default."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON array with every field.")
+def models(as_json: bool) -> None:
+    """List the model catalog and where each model is available."""
+    from llmkit.models.catalog import Catalog
+
+    entries = Catalog.load(load_settings()).entries
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    header = f"{'name':<26} {'params':>7} {'context':>8}  {'availability':<12} {'backend':<12} license"
+    click.echo(header)
+    for e in entries:
+        params = f"{e.params_b:g}B" if e.params_b else "?"
+        ctx = f"{e.context_length // 1024}k" if e.context_length else "?"
+        click.echo(f"{e.name:<26} {params:>7} {ctx:>8}  {e.availability():<12} {e.backend:<12} {e.license}")
+    click.echo(f"\n{len(entries)} models. `llmkit models --json` gives hub ids, languages and notes.")
+    click.echo(f"Add your own under [models.NAME] in {config_file_path()}.")
+
+
+@cli.command()
+@click.argument("prompt")
+@_apply(_MODEL_OPTIONS + _SAMPLING_OPTIONS)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (text and stats) at the end.")
+def generate(prompt: str, as_json: bool, **opts: Any) -> None:
+    """Stream a completion for PROMPT ('-' reads it from stdin)."""
+    if prompt == "-":
+        prompt = sys.stdin.read()
+    engine = _engine(opts)
+    _load_with_status(engine, opts["model"], opts["backend"])
+    cancel = CancelToken()
+    events = engine.stream(
+        prompt, model=opts["model"], backend=opts["backend"], system=opts["system"], cancel=cancel,
+        **_sampling(opts),
+    )  # fmt: skip
+    done = _render(events, echo=not as_json, cancel=cancel)
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps({"text": done.text, **asdict(done.stats)}, ensure_ascii=False))
+    else:
+        _err(_stats_line(done))
+
+
+@cli.command()
+@_apply(_MODEL_OPTIONS + _SAMPLING_OPTIONS)
+def chat(**opts: Any) -> None:
+    """Interactive multi-turn chat. /reset clears the history, /exit (or Ctrl-D) leaves."""
+    engine = _engine(opts)
+    backend = _load_with_status(engine, opts["model"], opts["backend"])
+    history: list[ChatMessage] = [ChatMessage("system", opts["system"])] if opts["system"] else []
+    _err("chat ready: /reset clears the history, /exit leaves")
+    while True:
+        try:
+            line = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        if line.strip() in ("/exit", "/quit"):
+            return
+        if line.strip() == "/reset":
+            history = history[:1] if opts["system"] else []
+            _err("(history cleared)")
+            continue
+        if not line.strip():
+            continue
+        history.append(ChatMessage("user", line))
+        _trim_history(history, backend, opts["max_new_tokens"])
+        click.echo("assistant> ", nl=False)
+        cancel = CancelToken()
+        events = engine.stream(list(history), model=opts["model"], backend=opts["backend"], cancel=cancel,
+                               **_sampling(opts))  # fmt: skip
+        done = _render(events, echo=True, cancel=cancel)
+        history.append(ChatMessage("assistant", done.text))
+        _err(_stats_line(done))
+
+
+def _trim_history(history: list[ChatMessage], backend: Any, reserve: int) -> None:
+    """Drop the oldest exchanges (never the system prompt or the new message) until the prompt fits."""
+    from llmkit.generation.types import Prompt
+
+    window = getattr(backend, "context_length", 0)
+    if not window:
+        return
+    first = 1 if history and history[0].role == "system" else 0
+    while len(history) - first > 1:
+        tokens = backend.count_prompt_tokens(Prompt(messages=history))
+        if tokens is None or tokens + min(reserve, window // 4) < window:
+            return
+        del history[first : first + 2]
+        _err("(dropped the oldest exchange to fit the context window)")
+
+
+@cli.command()
+@_apply(_MODEL_OPTIONS)
+def demo(**opts: Any) -> None:
+    """Run the main job on the embedded defaults: a streamed generation, then a tour."""
+    engine = _engine(opts)
+    _load_with_status(engine, opts["model"], opts["backend"])
+    question = "In three short bullet points, what should an engineer check before shipping an LLM feature?"
+    click.echo(f"> {question}\n")
+    cancel = CancelToken()
+    events = engine.stream(question, model=opts["model"], backend=opts["backend"], cancel=cancel,
+                           max_new_tokens=160)  # fmt: skip
+    done = _render(events, echo=True, cancel=cancel)
+    _err(_stats_line(done))
+    click.echo("\nWhere llmkit's capabilities live:")
+    for command, what in _TOUR:
+        click.echo(f"  {command:<28} {what}")
+
+
+_TOUR = [
+    ("llmkit models", "model catalog: families, context, license, availability here"),
+    ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
+    ("llmkit tokens ...", "tokenizer lab (planned: issue 5)"),
+    ("llmkit transcribe / minutes", "meeting minutes from audio (planned: issue 3)"),
+    ("llmkit synth ...", "synthetic data from dataset specs (planned: issue 4)"),
+]
+
+
+@cli.command("config")
+def show_config() -> None:
+    """Show every setting, its environment variable and its current value."""
+    settings = load_settings()
+    click.echo(f"config file: {config_file_path()}")
+    for name, env, value in describe_settings(settings):
+        click.echo(f"  {name:<20} {env:<28} {value}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LlmkitError as exc:
+        _err(f"error: {exc}")
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
