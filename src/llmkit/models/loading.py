@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,8 @@ def quantization_config(quantization: str, device: str) -> Any | None:
     from transformers import BitsAndBytesConfig
 
     if quantization == "8bit":
+        # bitsandbytes warns on every 8-bit matmul that fp32 inputs are cast to fp16: once is plenty.
+        warnings.filterwarnings("once", message="MatMul8bitLt")
         return BitsAndBytesConfig(load_in_8bit=True)
     return BitsAndBytesConfig(
         load_in_4bit=True,

