@@ -94,7 +94,8 @@ def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) 
 def _stats_line(done: Finished) -> str:
     s = done.stats
     return (
-        f"[{s.model} · {s.backend}] {s.prompt_tokens} prompt + {s.completion_tokens} new tokens · "
+        f"[{s.model} · {s.backend}] {s.prompt_tokens if s.prompt_tokens is not None else '?'} prompt + "
+        f"{s.completion_tokens} new tokens · "
         f"ttft {s.ttft_s * 1000:.0f} ms · {s.tokens_per_s:.1f} tok/s · {s.finish_reason}"
     )
 

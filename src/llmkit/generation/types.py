@@ -71,7 +71,7 @@ class TextDelta:
 class GenerationStats:
     model: str
     backend: str
-    prompt_tokens: int
+    prompt_tokens: int | None  # None only when a remote server does not report usage
     completion_tokens: int
     ttft_s: float  # request start to first token
     total_s: float

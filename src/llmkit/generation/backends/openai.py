@@ -7,8 +7,10 @@ the HTTP connection, which is how these servers learn to stop generating.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -87,18 +89,15 @@ class OpenAIBackend:
         started = time.perf_counter()
         body = request_body(self.model, prompt, params)
         state = _StreamState(started, StopMatcher(params.stop))
-        try:
+        with self._transport_errors(url, state):
             with self._client.stream("POST", url, json=body) as response:
                 if response.status_code >= 400:
-                    raise self._http_error(url, response, prompt)
+                    raise self._http_error(url, response.status_code, response.read())
                 yield from state.read(response.iter_lines(), cancel)
-        except httpx.ConnectError as exc:
-            raise EndpointError(url, f"cannot connect ({exc}); is the server running at {self.base_url}?") from exc
-        except httpx.TimeoutException as exc:
-            raise EndpointError(url, f"timed out ({type(exc).__name__})", state.text) from exc
-        except httpx.TransportError as exc:
-            problem = f"connection lost after {state.deltas} chunks ({type(exc).__name__}: {exc})"
-            raise EndpointError(url, problem, state.text) from exc
+            if not state.done and state.deltas == 0 and state.reason != "cancelled":
+                # Some servers (llama-cpp-python) answer a failed streaming request with an empty
+                # 200 stream; the same request without streaming returns the real error.
+                yield from self._without_streaming(url, body, state)
         if not state.done and state.reason != "cancelled":
             raise EndpointError(url, f"stream ended after {state.deltas} chunks without [DONE]", state.text)
         tail, finished = state.finished(self.entry.name, self.name)
@@ -106,20 +105,54 @@ class OpenAIBackend:
             yield TextDelta(tail)
         yield finished
 
-    def _http_error(self, url: str, response: httpx.Response, prompt: Prompt) -> Exception:
-        detail = response.read().decode("utf-8", errors="replace")[:500]
-        lowered = detail.lower()
-        if response.status_code == 400 and ("context" in lowered and ("length" in lowered or "window" in lowered)):
-            counts = _numbers_in(detail)
-            if len(counts) >= 2:
-                return PromptTooLongError(max(counts), min(counts), self.model)
-        return EndpointError(url, f"HTTP {response.status_code}: {detail}")
+    def _without_streaming(self, url: str, body: dict[str, Any], state: _StreamState) -> Iterator[GenerationEvent]:
+        plain = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+        # A fresh connection: the server may have dropped the one the broken stream used.
+        response = httpx.post(url, json=plain, headers=self._client.headers, timeout=self._client.timeout)
+        if response.status_code >= 400:
+            raise self._http_error(url, response.status_code, response.content)
+        data = response.json()
+        state.usage = data.get("usage") or {}
+        choice = (data.get("choices") or [{}])[0]
+        state.reason = choice.get("finish_reason") or "stop"
+        text = (choice.get("message") or {}).get("content") or choice.get("text") or ""
+        state.done = True
+        if text:
+            yield from state.emit(text)
+
+    @contextmanager
+    def _transport_errors(self, url: str, state: _StreamState) -> Iterator[None]:
+        try:
+            yield
+        except httpx.ConnectError as exc:
+            raise EndpointError(url, f"cannot connect ({exc}); is the server running at {self.base_url}?") from exc
+        except httpx.TimeoutException as exc:
+            raise EndpointError(url, f"timed out ({type(exc).__name__})", state.text) from exc
+        except httpx.TransportError as exc:
+            problem = f"connection lost after {state.deltas} chunks ({type(exc).__name__}: {exc})"
+            raise EndpointError(url, problem, state.text) from exc
+
+    def _http_error(self, url: str, status: int, raw: bytes) -> Exception:
+        detail = raw.decode("utf-8", errors="replace")[:1000]
+        try:
+            error = json.loads(detail).get("error") or {}
+        except (ValueError, AttributeError):
+            error = {}
+        message = error.get("message", detail) if isinstance(error, dict) else str(error)
+        too_long = _context_overflow(message, error.get("code") if isinstance(error, dict) else None)
+        if too_long is not None:
+            return PromptTooLongError(too_long[0], too_long[1], self.model)
+        return EndpointError(url, f"HTTP {status}: {message}")
 
 
-def _numbers_in(text: str) -> list[int]:
-    import re
-
-    return [int(n) for n in re.findall(r"\d{3,}", text)]
+def _context_overflow(message: str, code: str | None) -> tuple[int, int] | None:
+    """(prompt tokens, context window) from the OpenAI-style overflow message vLLM and others use."""
+    window = re.search(r"maximum context length is (\d+)", message)
+    if window is None or (code not in (None, "context_length_exceeded") and "context" not in message):
+        return None
+    prompt = re.search(r"(\d+) in the messages|(\d+) in the prompt|requested (\d+) tokens", message)
+    prompt_tokens = int(next(g for g in prompt.groups() if g)) if prompt else 0
+    return prompt_tokens, int(window.group(1))
 
 
 class _StreamState:
@@ -159,12 +192,12 @@ class _StreamState:
             if finish:
                 self.reason = "stop" if finish == "stop" else "length" if finish == "length" else finish
             if text:
-                yield from self._emit(text)
+                yield from self.emit(text)
             if self.stop.hit:  # a stop string the server did not apply itself: hang up now
                 self.done = True
                 return
 
-    def _emit(self, text: str) -> Iterator[GenerationEvent]:
+    def emit(self, text: str) -> Iterator[GenerationEvent]:
         now = time.perf_counter()
         self.first_at = self.first_at or now
         self.last_at = now
@@ -184,7 +217,7 @@ class _StreamState:
         stats = GenerationStats(
             model=model,
             backend=backend,
-            prompt_tokens=int(self.usage.get("prompt_tokens") or 0),
+            prompt_tokens=self.usage.get("prompt_tokens"),  # None: the server did not report usage
             completion_tokens=completion,
             ttft_s=first - self.started,
             total_s=end - self.started,
