@@ -175,8 +175,9 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    except (ValueError, OSError, KeyError, RuntimeError) as exc:
-        raise ModelFileError(str(gguf), "a GGUF model file transformers can read", f"could not be read: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any parse failure of the user's file means a broken file
+        problem = f"could not be read ({type(exc).__name__}: {exc}); truncated or corrupted?"
+        raise ModelFileError(str(gguf), "a complete GGUF model file", problem) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
@@ -271,7 +272,7 @@ def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Setting
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = with_oom_retry(load, f"loading {entry.name}", _smaller_precision_remedy(options))
-    except OSError as exc:
+    except (OSError, ValueError, KeyError) as exc:
         raise _load_error(entry, source, exc) from exc
     return LoadedModel(
         model=model,
@@ -292,9 +293,11 @@ def _smaller_precision_remedy(options: LoadOptions) -> str:
     return "try a smaller model, or serve it from a bigger machine with the openai backend"
 
 
-def _load_error(entry: ModelEntry, source: str, exc: OSError) -> Exception:
+def _load_error(entry: ModelEntry, source: str, exc: Exception) -> Exception:
     if Path(source).exists():
-        return ModelFileError(source, "a transformers model directory (config.json + weights)", str(exc))
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        expected = "a transformers model directory (config.json, tokenizer files, *.safetensors weights)"
+        return ModelFileError(source, expected, f"could not be loaded: {first_line}")
     return ModelFileError(
         source,
         f"hub id {entry.hub_id or source} in the local Hugging Face cache, or network access to download it",

@@ -1,0 +1,77 @@
+"""The `llmkit` command, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = ["models", "generate", "chat", "demo", "config"]
+
+
+def run(*args: str, stdin: str | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "llmkit", *args], input=stdin, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_on_every_command(command):
+    result = run(*([command] if command else []), "--help")
+    assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_models_json_lists_the_catalog():
+    result = run("models", "--json")
+    entries = json.loads(result.stdout)
+    names = {e["name"]: e for e in entries}
+    assert names["smollm2-135m-instruct"]["availability"] == "offline"
+    assert {"hub_id", "params_b", "context_length", "license", "languages", "best_for"} <= set(entries[0])
+    assert "llama-3.1-8b-instruct" in run("models").stdout
+
+
+def test_generate_json_has_text_and_stats(engine):
+    result = run("generate", "Name a colour.", "-n", "12", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in ("text", "model", "backend", "prompt_tokens", "completion_tokens", "ttft_s", "tokens_per_s"):
+        assert key in data
+    assert data["text"] and data["backend"] == "transformers" and 1 <= data["completion_tokens"] <= 12
+
+
+def test_generate_streams_text_to_stdout_and_stats_to_stderr(engine):
+    result = run("generate", "Name a colour.", "-n", "12", "--seed", "3", "-t", "0.8")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert "tok/s" in result.stderr and "ttft" in result.stderr
+
+
+def test_unknown_model_is_a_clear_error():
+    result = run("generate", "hi", "--model", "llama-3.1-8")
+    assert result.returncode == 1
+    assert "error: unknown model 'llama-3.1-8'" in result.stderr and "did you mean" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_keeps_history_and_exits(engine):
+    result = run("chat", "-n", "16", stdin="My name is Ada.\nWhat is my name?\n/exit\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("assistant>") == 2
+    prompts = [int(line.split("] ")[1].split(" prompt")[0]) for line in result.stderr.splitlines() if " prompt + " in line]
+    # The second turn's prompt carries the first exchange: longer by the first question and answer.
+    assert len(prompts) == 2 and prompts[1] > prompts[0] + 8
+
+
+def test_config_shows_settings_and_their_variables():
+    result = run("config")
+    assert "LLMKIT_DEFAULT_MODEL" in result.stdout and "smollm2-135m-instruct" in result.stdout
+
+
+def test_demo_runs_on_the_embedded_defaults(engine):
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    assert "llmkit models" in result.stdout and "tok/s" in result.stderr
