@@ -122,7 +122,7 @@ def test_fast_path_matches_transformers_forward(engine, int4):
     continuation = engine.generate("Explain photosynthesis to a child, in detail.", max_new_tokens=48).text
     ids_all = ids + loaded.tokenizer(continuation, add_special_tokens=False)["input_ids"]
     reference = _hf_reference_logits(model, ids_all)
-    decoder = FastDecoder(model, int4=int4)
+    decoder = FastDecoder.from_model(model, int4=int4)
     with torch.inference_mode():
         fast = [decoder.start(ids)] + [decoder.forward([t]) for t in ids_all[len(ids) : -1]]
     fast = torch.stack(fast)

@@ -15,55 +15,44 @@ Its logits are checked against transformers' own forward in the tests.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 GROUP_SIZE = 32  # GGUF Q4_0/Q4_1 block size: repacking keeps each block's codes
 
 
-def supports(model: Any) -> bool:
-    """True for decoder configs this path implements exactly."""
-    config = model.config
+def supports(config: Any, device: str) -> bool:
+    """True for decoder configs this path implements exactly, on the CPU."""
     rope = getattr(config, "rope_parameters", None) or {}
     return (
-        config.model_type in ("llama", "smollm3", "qwen2")
+        device == "cpu"
+        and config.model_type == "llama"
         and rope.get("rope_type", "default") == "default"
         and not getattr(config, "attention_bias", False)
         and not getattr(config, "mlp_bias", False)
         and getattr(config, "hidden_act", "silu") == "silu"
-        and str(model.device) == "cpu"
     )
 
 
-def quantize_int4(weight: Any) -> tuple[Any, Any]:
+def quantize_int4(weight: Any) -> tuple[Any, Any, Any]:
     """Asymmetric 4-bit, per GROUP_SIZE input columns: w ~= (q - 8) * scale + zero, q in [0, 15].
 
-    Returns (packed weight for `_weight_int4pack_mm_for_cpu`, scales_and_zeros [K/G, N, 2]).
+    Returns (packed weight for `_weight_int4pack_mm_for_cpu`, scales_and_zeros [K/G, N, 2], and the
+    float weight those codes stand for, so a dense copy computes with exactly the same values).
     """
-    import torch
-
-    n, k = weight.shape
-    blocks = weight.float().reshape(n, k // GROUP_SIZE, GROUP_SIZE)
-    low, high = blocks.amin(-1), blocks.amax(-1)
-    scale = ((high - low) / 15).clamp(min=1e-10)
-    codes = ((blocks - low[..., None]) / scale[..., None]).round().clamp(0, 15).to(torch.int32)
-    zero = low + 8 * scale
-    scales_and_zeros = torch.stack([scale, zero], -1).transpose(0, 1).contiguous().to(torch.bfloat16)
-    packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes.reshape(n, k), 1)
-    return packed, scales_and_zeros
-
-
-def _dequantize_int4(weight: Any) -> Any:
-    """The float weight that the int4 codes of `quantize_int4` stand for."""
     import torch
 
     n, k = weight.shape
     blocks = weight.float().reshape(n, k // GROUP_SIZE, GROUP_SIZE)
     low, high = blocks.amin(-1, keepdim=True), blocks.amax(-1, keepdim=True)
     scale = ((high - low) / 15).clamp(min=1e-10)
-    codes = ((blocks - low) / scale).round().clamp(0, 15)
-    zero = (low + 8 * scale).to(torch.bfloat16).float()
-    return ((codes - 8) * scale.to(torch.bfloat16).float() + zero).reshape(n, k)
+    codes = ((blocks - low) / scale).round_().clamp_(0, 15)
+    scale16, zero16 = scale.to(torch.bfloat16), (low + 8 * scale).to(torch.bfloat16)  # what the kernel keeps
+    dequantized = ((codes - 8) * scale16.float() + zero16.float()).reshape(n, k)
+    scales_and_zeros = torch.cat([scale16, zero16], -1).transpose(0, 1).contiguous()
+    packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes.to(torch.int32).reshape(n, k), 1)
+    return packed, scales_and_zeros, dequantized
 
 
 class Linear:
@@ -75,9 +64,8 @@ class Linear:
 
         self.int4 = int4 and weight.shape[1] % GROUP_SIZE == 0
         if self.int4:
-            self.packed, self.scales_and_zeros = quantize_int4(weight)
             # The fp32 copy is made from the same codes, so both paths compute with the same weights.
-            weight = _dequantize_int4(weight)
+            self.packed, self.scales_and_zeros, weight = quantize_int4(weight)
         self.dense = weight.float().contiguous() if dense else None
         self.row = None if self.int4 else weight.to(torch.bfloat16).contiguous()
         self._int4_mm = torch.ops.aten._weight_int4pack_mm_for_cpu
@@ -115,10 +103,10 @@ class FastDecoder:
     removes most of the per-op Python cost (see `_decode_step`).
     """
 
-    def __init__(self, model: Any, int4: bool, initial_len: int = 1024):
+    def __init__(self, config: Any, weights: Mapping[str, Any], int4: bool, initial_len: int = 1024):
+        """weights: a transformers Llama state dict (names as in `model.state_dict()`)."""
         import torch
 
-        config = model.config
         self.heads = config.num_attention_heads
         self.kv_heads = config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
@@ -126,12 +114,16 @@ class FastDecoder:
         self.hidden = config.hidden_size
         self.max_len = int(config.max_position_embeddings)
         self.int4 = int4
-        inner = model.model
-        self.embed = inner.embed_tokens.weight.detach().to(torch.bfloat16)
-        self.layers = [self._pack(layer, int4) for layer in inner.layers]
-        self.norm = inner.norm.weight.detach().float()
+        # Tied embeddings are stored once, under either name (safetensors keeps one of the pair).
+        embed = weights.get("model.embed_tokens.weight", weights.get("lm_head.weight"))
+        head = weights.get("lm_head.weight", embed)
+        self.embed = embed.to(torch.bfloat16)
+        self.layers = [
+            self._pack(weights, f"model.layers.{i}.", int4) for i in range(config.num_hidden_layers)
+        ]
+        self.norm = weights["model.norm.weight"].float()
         # The output head stays bf16: GGUF files often keep it at 8 bits, and 4 would lose precision.
-        self.lm_head = Linear(model.lm_head.weight.detach(), int4=False, dense=False)
+        self.lm_head = Linear(head, int4=False, dense=False)
         self.freqs = self._rope_table(float(config.rope_parameters["rope_theta"]), self.max_len)
         self.reset()
         self.reused_tokens = 0
@@ -140,21 +132,28 @@ class FastDecoder:
         self._step = _scripted_decode_step()
         self._step_weights = self._weights_for_step()
 
-    def _pack(self, layer: Any, int4: bool) -> _Layer:
+    @classmethod
+    def from_model(cls, model: Any, int4: bool) -> FastDecoder:
+        weights = {name: tensor.detach() for name, tensor in model.state_dict().items()}
+        return cls(model.config, weights, int4)
+
+    def _pack(self, weights: Mapping[str, Any], prefix: str, int4: bool) -> _Layer:
         import torch
 
-        attn, mlp = layer.self_attn, layer.mlp
-        q = _interleave_rows(attn.q_proj.weight.detach(), self.heads, self.head_dim)
-        k = _interleave_rows(attn.k_proj.weight.detach(), self.kv_heads, self.head_dim)
-        qkv = torch.cat([q, k, attn.v_proj.weight.detach()])
-        gate_up = torch.cat([mlp.gate_proj.weight.detach(), mlp.up_proj.weight.detach()])
+        def w(name: str) -> Any:
+            return weights[prefix + name]
+
+        q = _interleave_rows(w("self_attn.q_proj.weight"), self.heads, self.head_dim)
+        k = _interleave_rows(w("self_attn.k_proj.weight"), self.kv_heads, self.head_dim)
+        qkv = torch.cat([q, k, w("self_attn.v_proj.weight")])
+        gate_up = torch.cat([w("mlp.gate_proj.weight"), w("mlp.up_proj.weight")])
         return _Layer(
-            attn_norm=layer.input_layernorm.weight.detach().float(),
+            attn_norm=w("input_layernorm.weight").float(),
             qkv=Linear(qkv, int4),
-            o=Linear(attn.o_proj.weight.detach(), int4),
-            mlp_norm=layer.post_attention_layernorm.weight.detach().float(),
+            o=Linear(w("self_attn.o_proj.weight"), int4),
+            mlp_norm=w("post_attention_layernorm.weight").float(),
             gate_up=Linear(gate_up, int4),
-            down=Linear(mlp.down_proj.weight.detach(), int4),
+            down=Linear(w("mlp.down_proj.weight"), int4),
         )
 
     def _weights_for_step(self) -> list[list[Any]]:

@@ -27,6 +27,7 @@ class SamplingParams:
     repetition_penalty: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    ignore_eos: bool = False  # keep going past end-of-sequence (benchmarks; vLLM has the same flag)
 
     def __post_init__(self) -> None:
         from llmkit.errors import ConfigError

@@ -52,29 +52,50 @@ class LoadOptions:
         return cls(settings.precision, settings.quantization, settings.device, settings.threads)
 
 
-@dataclass
 class LoadedModel:
-    model: Any  # transformers PreTrainedModel
-    tokenizer: Any
-    entry: ModelEntry
-    device: str
-    dtype: Any  # torch.dtype
-    source: str  # the directory or hub id the weights were read from
-    load_s: float
-    converted_now: bool  # True when this load paid for the GGUF conversion
-    source_weight_bits: int | None = None  # for a converted GGUF: its bits per weight (4 = Q4 codes)
+    """Tokenizer, config and (built on first use) the transformers model of one entry."""
+
+    def __init__(
+        self, *, entry: ModelEntry, tokenizer: Any, config: Any, device: str, dtype: Any, source: str,
+        build: Callable[[], Any], converted_now: bool = False, source_weight_bits: int | None = None,
+    ):  # fmt: skip
+        self.entry, self.tokenizer, self.config = entry, tokenizer, config
+        self.device, self.dtype, self.source = device, dtype, source
+        self.converted_now = converted_now  # True when this load paid for the GGUF conversion
+        self.source_weight_bits = source_weight_bits  # for a converted GGUF: bits per weight (4 = Q4)
+        self.load_s = 0.0
+        self._build = build
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The transformers model, built on first access (the lean CPU decoder does not need it)."""
+        if self._model is None:
+            self._model = self._build()
+        return self._model
+
+    @property
+    def model_is_built(self) -> bool:
+        return self._model is not None
 
     @property
     def context_length(self) -> int:
-        return self.entry.context_length or int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
+        return self.entry.context_length or int(getattr(self.config, "max_position_embeddings", 0) or 0)
+
+    def safetensors_file(self) -> Path | None:
+        """The single weights file of a local model directory, if it has exactly one."""
+        path = Path(self.source) / "model.safetensors"
+        return path if path.is_file() else None
 
     def memory_bytes(self) -> int:
         """Real bytes of parameters and buffers (get_memory_footprint misreports some quantizers)."""
-        tensors = list(self.model.parameters()) + list(self.model.buffers())
+        if self._model is None:
+            return 0
+        tensors = list(self._model.parameters()) + list(self._model.buffers())
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def unload(self) -> None:
-        self.model = None
+        self._model = None
         self.tokenizer = None
         free_memory()
 
@@ -245,10 +266,19 @@ def weights_source(entry: ModelEntry, settings: Settings) -> tuple[str, bool]:
     return entry.hub_id, False
 
 
+def load_tokenizer(source: str) -> Any:
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if (Path(source) / "tokenizer.json").is_file():
+        # Direct: AutoTokenizer's class resolution costs ~1 s on a cold process for the same result.
+        return PreTrainedTokenizerFast.from_pretrained(source)
+    return AutoTokenizer.from_pretrained(source)
+
+
 def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Settings) -> LoadedModel:
-    """Load model and tokenizer for in-process generation."""
+    """Tokenizer and config now; the model itself when `.model` is first used."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     started = time.perf_counter()
     if options.threads:
@@ -261,7 +291,7 @@ def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Setting
     if quant is not None:
         kwargs["quantization_config"] = quant
     if device.startswith("cuda"):
-        kwargs["device_map"] = "auto" if device == "cuda" else device  # spreads layers over every visible GPU (and CPU if needed)
+        kwargs["device_map"] = "auto" if device == "cuda" else device  # auto: spread over every GPU
 
     def load() -> Any:
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
@@ -269,22 +299,23 @@ def load_transformers(entry: ModelEntry, options: LoadOptions, settings: Setting
             model = model.to(device)
         return model.eval()
 
+    def build() -> Any:
+        try:
+            return with_oom_retry(load, f"loading {entry.name}", _smaller_precision_remedy(options))
+        except (OSError, ValueError, KeyError) as exc:
+            raise _load_error(entry, source, exc) from exc
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = with_oom_retry(load, f"loading {entry.name}", _smaller_precision_remedy(options))
+        tokenizer = load_tokenizer(source)
+        config = AutoConfig.from_pretrained(source)
     except (OSError, ValueError, KeyError) as exc:
         raise _load_error(entry, source, exc) from exc
-    return LoadedModel(
-        model=model,
-        tokenizer=tokenizer,
-        entry=entry,
-        device=device,
-        dtype=dtype,
-        source=source,
-        load_s=time.perf_counter() - started,
-        converted_now=converted,
-        source_weight_bits=converted_weight_bits(Path(source)),
-    )
+    loaded = LoadedModel(
+        entry=entry, tokenizer=tokenizer, config=config, device=device, dtype=dtype, source=source,
+        build=build, converted_now=converted, source_weight_bits=converted_weight_bits(Path(source)),
+    )  # fmt: skip
+    loaded.load_s = time.perf_counter() - started
+    return loaded
 
 
 def _smaller_precision_remedy(options: LoadOptions) -> str:

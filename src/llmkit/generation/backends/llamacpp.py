@@ -122,7 +122,7 @@ class LlamaCppBackend:
                 if cancel.cancelled:
                     reason = "cancelled"
                     break
-                if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token) and not params.ignore_eos:
                     reason = "stop"
                     break
                 text = streamer.push(token)

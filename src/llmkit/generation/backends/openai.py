@@ -49,6 +49,8 @@ def request_body(model: str, prompt: Prompt, params: SamplingParams) -> dict[str
         body["stop"] = list(params.stop)
     if params.seed is not None:
         body["seed"] = params.seed
+    if params.ignore_eos:
+        body["ignore_eos"] = True  # vLLM / llama.cpp server extension
     if params.top_k:
         body["top_k"] = params.top_k  # vLLM, llama.cpp server and TGI accept it; others ignore it
     if params.repetition_penalty != 1.0:

@@ -35,9 +35,16 @@ def render_prompt_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
     return list(tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
-def stop_token_ids(model: Any, tokenizer: Any) -> set[int]:
+def stop_token_ids(source: str, tokenizer: Any) -> set[int]:
+    """End-of-sequence ids from the generation config (several for some models) and the tokenizer."""
+    from transformers import GenerationConfig
+
+    try:
+        generation_config = GenerationConfig.from_pretrained(source)
+    except OSError:
+        generation_config = None
     ids: set[int] = set()
-    for source in (getattr(model, "generation_config", None), tokenizer):
+    for source in (generation_config, tokenizer):
         value = getattr(source, "eos_token_id", None)
         if isinstance(value, int):
             ids.add(value)
@@ -50,7 +57,22 @@ def wants_fast_path(loaded: LoadedModel, options: LoadOptions) -> bool:
     """The lean CPU decoder, unless the user pinned a precision or quantization (then: plain forward)."""
     from llmkit.generation import fastpath
 
-    return options.precision == "auto" and options.quantization == "none" and fastpath.supports(loaded.model)
+    pinned = options.precision != "auto" or options.quantization != "none"
+    return not pinned and fastpath.supports(loaded.config, loaded.device)
+
+
+def build_fast_decoder(loaded: LoadedModel) -> Any:
+    """From the weights file when there is one (no transformers model needed), else from the model."""
+    from llmkit.generation.fastpath import FastDecoder
+
+    # 4-bit codes only where the source already was 4-bit (a Q4 GGUF): no new quantization loss.
+    int4 = loaded.source_weight_bits == 4
+    weights_file = loaded.safetensors_file()
+    if weights_file is None:
+        return FastDecoder.from_model(loaded.model, int4)
+    from safetensors.torch import load_file
+
+    return FastDecoder(loaded.config, load_file(str(weights_file)), int4)
 
 
 class TransformersBackend:
@@ -59,14 +81,13 @@ class TransformersBackend:
     def __init__(self, entry: ModelEntry, settings: Settings, options: LoadOptions):
         from llmkit.generation.fastpath import FastDecoder
 
+        started = time.perf_counter()
         self.entry = entry
         self.loaded: LoadedModel = load_transformers(entry, options, settings)
-        self._eos = stop_token_ids(self.loaded.model, self.loaded.tokenizer)
+        self._eos = stop_token_ids(self.loaded.source, self.loaded.tokenizer)
         self._lock = threading.Lock()  # one generation at a time per loaded model
-        self.fast: FastDecoder | None = None
-        if wants_fast_path(self.loaded, options):
-            # 4-bit codes only where the source already was 4-bit (a Q4 GGUF): no new quantization loss.
-            self.fast = FastDecoder(self.loaded.model, int4=self.loaded.source_weight_bits == 4)
+        self.fast: FastDecoder | None = build_fast_decoder(self.loaded) if wants_fast_path(self.loaded, options) else None
+        self.load_s = time.perf_counter() - started
 
     @property
     def context_length(self) -> int:
@@ -93,9 +114,7 @@ class TransformersBackend:
         self, prompt_ids: list[int], params: SamplingParams, budget: int, cancel: CancelToken, started: float
     ) -> Iterator[GenerationEvent]:
         import torch
-        from transformers import DynamicCache
 
-        model = self.loaded.model
         tokenizer = self.loaded.tokenizer
         streamer = TokenStreamer(
             lambda ids: tokenizer.decode(ids, skip_special_tokens=True),
@@ -105,50 +124,53 @@ class TransformersBackend:
             prompt_tokens=len(prompt_ids),
             started=started,
         )
-        sampler = Sampler(params, model.config.vocab_size)
-        device = model.device
-        input_ids = torch.tensor([prompt_ids], device=device)
-        sampler.observe(input_ids[0].cpu())
-        cache = DynamicCache(config=model.config)
+        sampler = Sampler(params, self.loaded.config.vocab_size)
+        sampler.observe(torch.tensor(prompt_ids))
+        steps = self.fast if self.fast is not None else _PlainForward(self.loaded.model)
         reason = "length"
         with torch.inference_mode():
-            if self.fast is not None:
-                logits = self.fast.start(prompt_ids)
-            else:
-                logits = self._forward(model, input_ids, cache, prefill=True)
+            logits = steps.start(prompt_ids)
             for _ in range(budget):
                 if cancel.cancelled:
                     reason = "cancelled"
                     break
                 token = sampler.choose(logits)
-                if token in self._eos:
+                if token in self._eos and not params.ignore_eos:
                     reason = "stop"
                     break
                 sampler.observe(token)
                 text = streamer.push(token)
                 if text:
                     yield TextDelta(text)
-                if streamer.stopped:
+                if streamer.stopped or streamer.completion_tokens == budget:
                     break
-                if streamer.completion_tokens == budget:
-                    break
-                if self.fast is not None:
-                    logits = self.fast.forward([token])
-                else:
-                    logits = self._forward(model, torch.tensor([[token]], device=device), cache, prefill=False)
+                logits = steps.forward([token])
         tail, finished = streamer.finish(reason)
         if tail:
             yield TextDelta(tail)
         yield finished
 
-    def _forward(self, model: Any, input_ids: Any, cache: Any, prefill: bool) -> Any:
-        def step() -> Any:
-            out = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
-            return out.logits[0, -1].cpu()
 
-        if not prefill:
-            return step()
-        return with_oom_retry(step, "processing the prompt", "shorten the prompt, or load with --quantization 4bit")
+class _PlainForward:
+    """transformers' own forward over a dynamic KV cache: any architecture, any device or quantization."""
+
+    def __init__(self, model: Any):
+        from transformers import DynamicCache
+
+        self.model = model
+        self.cache = DynamicCache(config=model.config)
+
+    def start(self, prompt_ids: list[int]) -> Any:
+        return with_oom_retry(
+            lambda: self.forward(prompt_ids), "processing the prompt", "shorten the prompt, or load with --quantization 4bit"
+        )
+
+    def forward(self, token_ids: list[int]) -> Any:
+        import torch
+
+        input_ids = torch.tensor([token_ids], device=self.model.device)
+        out = self.model(input_ids=input_ids, cache=self.cache, use_cache=True, logits_to_keep=1)
+        return out.logits[0, -1].cpu()
 
 
 @register_backend("transformers")

@@ -1,0 +1,241 @@
+"""Generation speed on the embedded model, side by side with llama.cpp on the same GGUF, in one run.
+
+    .venv/bin/python benchmarks/generate.py [--rounds 3] [--new-tokens 128] [--json out.json]
+
+Each configuration runs in its own process (so load time and peak memory are its own), greedy,
+`--new-tokens` tokens past end-of-sequence, 2 threads. Reported: cached load time, time to first token
+for a 50-token prompt (cold: no reusable prefix), decode tokens/s (median of rounds), peak RSS, and the
+ratio of decode speed to the llama.cpp reference measured in the same run.
+
+Configurations, each a lever from the issue measured on its own:
+  reference-llama.cpp    llama-cpp-python called directly (Q4_1 GGUF): the reference
+  hf-generate-fp32       transformers `generate()`, fp32 (what a plain script does)
+  hf-generate-bf16       transformers `generate()`, bf16
+  llmkit-loop-fp32       llmkit's own decode loop over transformers' forward (precision=fp32)
+  llmkit-fast-bf16       llmkit's lean decoder: fused bf16 weights, static fp32 KV cache, TorchScript step
+  llmkit-transformers    the default backend: the lean decoder with the GGUF's own 4-bit codes
+  llmkit-llamacpp        llmkit's llamacpp backend (its overhead over the reference)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+THREADS = 2
+PROMPT_TOKENS_WANTED = 50
+STORY = "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle."
+CONFIGS = [
+    "reference-llama.cpp",
+    "hf-generate-fp32",
+    "hf-generate-bf16",
+    "llmkit-loop-fp32",
+    "llmkit-fast-bf16",
+    "llmkit-transformers",
+    "llmkit-llamacpp",
+]
+
+
+def fifty_token_prompt(count_tokens) -> str:
+    """A user message whose chat-templated prompt is PROMPT_TOKENS_WANTED tokens (or just under)."""
+    words = ("Please summarise the main risks of deploying a language model in a hospital setting, "
+             "covering privacy, hallucination, latency, cost, auditability and staff training needs, "
+             "and rank them by severity with one line of justification each please").split()  # fmt: skip
+    text = ""
+    for word in words:
+        candidate = f"{text} {word}".strip()
+        if count_tokens(candidate) > PROMPT_TOKENS_WANTED:
+            break
+        text = candidate
+    return text
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---- one configuration, in a child process -------------------------------------------------------
+
+
+def run_reference(rounds: int, new_tokens: int) -> dict:
+    from llama_cpp import Llama
+
+    from llmkit.models.assets import SMOLLM2_GGUF
+
+    started = time.perf_counter()
+    llm = Llama(str(SMOLLM2_GGUF.path()), n_ctx=2048, n_threads=THREADS, verbose=False)
+    load_s = time.perf_counter() - started
+    template = _llamacpp_render(llm)
+    prompt = fifty_token_prompt(lambda text: len(llm.tokenize(template(text).encode(), add_bos=False, special=True)))
+    tokens = llm.tokenize(template(prompt).encode(), add_bos=False, special=True)
+    story = llm.tokenize(template(STORY).encode(), add_bos=False, special=True)
+    ttfts, rates = [], []
+    for _ in range(rounds):
+        ttfts.append(_reference_decode(llm, tokens, 1)[0])
+        rates.append(_reference_decode(llm, story, new_tokens)[1])
+    return _summary(load_s, ttfts, rates, len(tokens))
+
+
+def _llamacpp_render(llm):
+    from llmkit.generation.backends.llamacpp import _render_chat
+    from llmkit.generation.types import Prompt
+
+    return lambda text: _render_chat(llm, Prompt.of(text))
+
+
+def _reference_decode(llm, tokens: list[int], count: int) -> tuple[float, float]:
+    llm.reset()
+    started = time.perf_counter()
+    first = last = started
+    produced = 0
+    for _ in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0, reset=True):
+        produced += 1
+        last = time.perf_counter()
+        if produced == 1:
+            first = last
+        if produced == count:
+            break
+    rate = (produced - 1) / (last - first) if produced > 1 else 0.0
+    return first - started, rate
+
+
+def run_hf_generate(rounds: int, new_tokens: int, dtype_name: str) -> dict:
+    import torch
+
+    from llmkit import Engine, Prompt
+    from llmkit.generation.backends.transformers import render_prompt_ids
+
+    torch.set_num_threads(THREADS)
+    started = time.perf_counter()
+    engine = Engine(precision=dtype_name, threads=THREADS)
+    loaded = engine.backend_for().loaded
+    load_s = time.perf_counter() - started
+    tok = loaded.tokenizer
+    prompt = fifty_token_prompt(lambda text: len(render_prompt_ids(tok, Prompt.of(text))))
+    ids = torch.tensor([render_prompt_ids(tok, Prompt.of(prompt))])
+    story = torch.tensor([render_prompt_ids(tok, Prompt.of(STORY))])
+    ttfts, rates = [], []
+    with torch.inference_mode():
+        for _ in range(rounds):
+            began = time.perf_counter()
+            loaded.model.generate(ids, max_new_tokens=1, do_sample=False)
+            ttfts.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            loaded.model.generate(story, max_new_tokens=1, do_sample=False)
+            one = time.perf_counter() - began  # prefill + 1 token, subtracted to get decode speed
+            began = time.perf_counter()
+            loaded.model.generate(story, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
+            rates.append((new_tokens - 1) / (time.perf_counter() - began - one))
+    return _summary(load_s, ttfts, rates, ids.shape[1])
+
+
+def run_llmkit(rounds: int, new_tokens: int, backend: str, precision: str, int4: bool | None = None) -> dict:
+    from llmkit import Engine, Prompt
+
+    started = time.perf_counter()
+    engine = Engine(precision=precision, threads=THREADS)
+    chosen = engine.backend_for(backend=backend)
+    if int4 is False and chosen.fast is not None:  # the lean decoder on bf16 weights instead of 4-bit
+        from llmkit.generation.fastpath import FastDecoder
+
+        chosen.fast = FastDecoder.from_model(chosen.loaded.model, int4=False)
+    load_s = time.perf_counter() - started
+    prompt = fifty_token_prompt(lambda text: chosen.count_prompt_tokens(Prompt.of(text)))
+    ttfts, warm_ttfts, rates = [], [], []
+    for _ in range(rounds):
+        if getattr(chosen, "fast", None) is not None:
+            chosen.fast.reset()  # cold: nothing to reuse
+        ttfts.append(engine.generate(prompt, backend=backend, max_new_tokens=1).stats.ttft_s)
+        warm_ttfts.append(engine.generate(prompt, backend=backend, max_new_tokens=1).stats.ttft_s)
+        result = engine.generate(STORY, backend=backend, max_new_tokens=new_tokens, ignore_eos=True)
+        assert result.stats.completion_tokens == new_tokens
+        rates.append(result.stats.tokens_per_s)
+    summary = _summary(load_s, ttfts, rates, chosen.count_prompt_tokens(Prompt.of(prompt)))
+    summary["ttft_warm_ms"] = statistics.median(warm_ttfts) * 1000
+    return summary
+
+
+def _summary(load_s: float, ttfts: list[float], rates: list[float], prompt_tokens: int) -> dict:
+    return {
+        "load_s": load_s,
+        "ttft_ms": statistics.median(ttfts) * 1000,
+        "tokens_per_s": statistics.median(rates),
+        "tokens_per_s_all": [round(r, 1) for r in rates],
+        "prompt_tokens": prompt_tokens,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_one(name: str, rounds: int, new_tokens: int) -> dict:
+    runners = {
+        "reference-llama.cpp": lambda: run_reference(rounds, new_tokens),
+        "hf-generate-fp32": lambda: run_hf_generate(rounds, new_tokens, "fp32"),
+        "hf-generate-bf16": lambda: run_hf_generate(rounds, new_tokens, "bf16"),
+        "llmkit-loop-fp32": lambda: run_llmkit(rounds, new_tokens, "transformers", "fp32"),
+        "llmkit-fast-bf16": lambda: run_llmkit(rounds, new_tokens, "transformers", "auto", int4=False),
+        "llmkit-transformers": lambda: run_llmkit(rounds, new_tokens, "transformers", "auto"),
+        "llmkit-llamacpp": lambda: run_llmkit(rounds, new_tokens, "llamacpp", "auto"),
+    }
+    return runners[name]()
+
+
+# ---- the parent: run each configuration in a fresh process, print the table ----------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--only", nargs="*", default=CONFIGS, choices=CONFIGS)
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.child, args.rounds, args.new_tokens)))
+        return
+    _warm_conversion_cache()
+    results = {}
+    for name in args.only:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        command = [sys.executable, __file__, "--child", name, "--rounds", str(args.rounds),
+                   "--new-tokens", str(args.new_tokens)]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "PYTHONWARNINGS": "ignore"}
+        out = subprocess.run(command, capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            print(f"{name} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
+            continue
+        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    print_table(results, args.new_tokens)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2)
+
+
+def _warm_conversion_cache() -> None:
+    """The one-time GGUF conversion is not part of any configuration's load time."""
+    subprocess.run([sys.executable, "-c", "import llmkit; llmkit.Engine().backend_for()"], check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def print_table(results: dict, new_tokens: int) -> None:
+    reference = results.get("reference-llama.cpp", {}).get("tokens_per_s")
+    print(f"\nSmolLM2-135M-Instruct, {THREADS} threads, greedy, {new_tokens} new tokens, median of rounds\n")
+    header = (f"| configuration | load s | prompt tok | TTFT ms (cold) | TTFT ms (shared prefix) | decode tok/s "
+              f"| vs llama.cpp | peak RSS MB |")  # fmt: skip
+    print(header)
+    print("|" + "---|" * 8)
+    for name, r in results.items():
+        ratio = f"{r['tokens_per_s'] / reference:.2f}x" if reference else "n/a"
+        warm = f"{r['ttft_warm_ms']:.0f}" if "ttft_warm_ms" in r else "-"
+        print(f"| {name} | {r['load_s']:.2f} | {r['prompt_tokens']} | {r['ttft_ms']:.0f} | {warm} "
+              f"| {r['tokens_per_s']:.1f} | {ratio} | {r['peak_rss_mb']:.0f} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
