@@ -158,12 +158,19 @@ def test_greedy_matches_plain_transformers_generate(engine):
 def test_pinned_precision_uses_the_plain_forward():
     from llmkit import Engine
 
+    import gc
+    import weakref
+
     eng = Engine(precision="fp32")
     backend = eng.backend_for()
     assert backend.fast is None and backend.loaded.dtype == torch.float32
     result = eng.generate(PROMPT, max_new_tokens=12, params=None)
     assert result.stats.completion_tokens >= 1 and result.text
-    eng.close()
+    model_ref = weakref.ref(backend.loaded.model)
+    eng.unload()
+    del backend
+    gc.collect()
+    assert model_ref() is None, "unload left the model in memory"
 
 
 @pytest.mark.parametrize("quantization", ["4bit"])
