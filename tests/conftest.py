@@ -45,3 +45,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def collect(events):
+    """(text deltas, the one Finished event) of a stream; fails if the stream breaks the contract."""
+    from llmkit import Finished, TextDelta
+
+    deltas, final = [], None
+    for event in events:
+        if isinstance(event, TextDelta):
+            deltas.append(event.text)
+        else:
+            assert isinstance(event, Finished) and final is None
+            final = event
+    assert final is not None, "the stream ended without a Finished event"
+    return deltas, final

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from llmkit import CancelToken, EndpointError, Engine, PromptTooLongError, TextDelta, load_settings
-from tests.conftest import free_port
+from tests.conftest import collect, free_port
 
 pytest.importorskip("llama_cpp", reason="needs the llamacpp extra: pip install 'llmkit[llamacpp]'")
 
@@ -64,13 +64,7 @@ def llamacpp_engine():
 
 
 def test_llamacpp_backend_streams_with_stats(llamacpp_engine):
-    deltas = []
-    final = None
-    for event in llamacpp_engine.stream("List three colours of the rainbow.", max_new_tokens=24):
-        if isinstance(event, TextDelta):
-            deltas.append(event.text)
-        else:
-            final = event
+    deltas, final = collect(llamacpp_engine.stream("List three colours of the rainbow.", max_new_tokens=24))
     assert final.stats.backend == "llamacpp" and "".join(deltas) == final.text and final.text.strip()
     assert final.stats.prompt_tokens > 10 and 1 <= final.stats.completion_tokens <= 24
     assert final.stats.tokens_per_s > 0 and final.stats.ttft_s > 0
@@ -99,14 +93,7 @@ def test_llamacpp_and_transformers_agree_on_the_template(llamacpp_engine, engine
 
 
 def test_openai_backend_streams_from_a_real_server(llama_server):
-    eng = openai_engine(llama_server)
-    deltas = []
-    final = None
-    for event in eng.stream("List three colours of the rainbow.", max_new_tokens=24):
-        if isinstance(event, TextDelta):
-            deltas.append(event.text)
-        else:
-            final = event
+    deltas, final = collect(openai_engine(llama_server).stream("List three colours of the rainbow.", max_new_tokens=24))
     assert len(deltas) >= 3 and "".join(deltas) == final.text and final.text.strip()
     # llama-cpp-python's server sends no usage when streaming; others (vLLM) do.
     assert final.stats.backend == "openai" and final.stats.prompt_tokens in (None, *range(11, 100))

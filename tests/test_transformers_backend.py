@@ -7,22 +7,12 @@ import threading
 import pytest
 import torch
 
-from llmkit import CancelToken, ChatMessage, Finished, Prompt, PromptTooLongError, SamplingParams, TextDelta
+from llmkit import CancelToken, ChatMessage, Prompt, PromptTooLongError, SamplingParams, TextDelta
 from llmkit.generation.backends.transformers import render_prompt_ids
 from llmkit.generation.fastpath import FastDecoder
+from tests.conftest import collect
 
 PROMPT = "List three colours of the rainbow."
-
-
-def collect(events):
-    deltas, final = [], None
-    for event in events:
-        if isinstance(event, TextDelta):
-            deltas.append(event.text)
-        else:
-            assert isinstance(event, Finished) and final is None
-            final = event
-    return deltas, final
 
 
 def test_tokens_stream_and_stats_are_consistent(engine):

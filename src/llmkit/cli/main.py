@@ -205,11 +205,11 @@ def demo(**opts: Any) -> None:
     """Run the main job on the embedded defaults: a streamed generation, then a tour."""
     engine = _engine(opts)
     _load_with_status(engine, opts["model"], opts["backend"])
-    question = "In three short bullet points, what should an engineer check before shipping an LLM feature?"
+    question = "Give three short tips for writing a clear prompt for a language model."
     click.echo(f"> {question}\n")
     cancel = CancelToken()
     events = engine.stream(question, model=opts["model"], backend=opts["backend"], cancel=cancel,
-                           max_new_tokens=160)  # fmt: skip
+                           max_new_tokens=160, repetition_penalty=1.1)  # fmt: skip
     done = _render(events, echo=True, cancel=cancel)
     _err(_stats_line(done))
     click.echo("\nWhere llmkit's capabilities live:")

@@ -217,14 +217,14 @@ class FastDecoder:
         if end > self.max_len:
             raise ValueError(f"sequence of {end} tokens exceeds the context window of {self.max_len}")
         self._grow(end)
+        logits = self._decode(token_ids[0]) if len(token_ids) == 1 else self._prefill(token_ids)
+        # Only now: if a step fails midway, the cache must not claim tokens it does not hold.
+        self.length = end
         self.tokens.extend(token_ids)
-        if len(token_ids) == 1:
-            return self._decode(token_ids[0])
-        return self._prefill(token_ids)
+        return logits
 
     def _decode(self, token: int) -> Any:
         position = self.length
-        self.length += 1
         h = self.embed[token : token + 1].float()
         return self._step(
             h, position, self.freqs[position : position + 1, None, :], *self._step_weights,
@@ -255,7 +255,6 @@ class FastDecoder:
             x = _rms_norm(h, layer.mlp_norm, self.eps, torch.float32)
             gate, up = layer.gate_up(x, dense=True).chunk(2, dim=-1)
             h = h + layer.down(torch.nn.functional.silu(gate) * up, dense=True)
-        self.length = end
         # One row through the head: the bf16 copy reads half the bytes of the fp32 one.
         return self.lm_head(_rms_norm(h[-1:], self.norm, self.eps, torch.bfloat16))[0].float()
 
