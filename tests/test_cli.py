@@ -61,7 +61,9 @@ def test_chat_keeps_history_and_exits(engine):
     result = run("chat", "-n", "16", stdin="My name is Ada.\nWhat is my name?\n/exit\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("assistant>") == 2
-    prompts = [int(line.split("] ")[1].split(" prompt")[0]) for line in result.stderr.splitlines() if " prompt + " in line]
+    prompts = [
+        int(line.split("] ")[1].split(" prompt")[0]) for line in result.stderr.splitlines() if " prompt + " in line
+    ]
     # The second turn's prompt carries the first exchange: longer by the first question and answer.
     assert len(prompts) == 2 and prompts[1] > prompts[0] + 8
 

@@ -72,7 +72,10 @@ def test_llamacpp_backend_streams_with_stats(llamacpp_engine):
 
 def test_llamacpp_backend_seed_cancel_and_limits(llamacpp_engine):
     kwargs = dict(max_new_tokens=16, temperature=1.0, seed=42)
-    assert llamacpp_engine.generate("Name a bird.", **kwargs).text == llamacpp_engine.generate("Name a bird.", **kwargs).text
+    assert (
+        llamacpp_engine.generate("Name a bird.", **kwargs).text
+        == llamacpp_engine.generate("Name a bird.", **kwargs).text
+    )
     cancel = CancelToken()
     events = llamacpp_engine.stream("Write a long story.", max_new_tokens=200, cancel=cancel)
     next(e for e in events if isinstance(e, TextDelta))

@@ -126,7 +126,11 @@ def test_fast_path_matches_transformers_forward(engine, int4):
 def test_prefix_reuse_gives_the_same_answer_as_a_cold_start(engine):
     backend = engine.backend_for()
     assert backend.fast is not None, "the embedded model should use the lean CPU decoder"
-    history = [ChatMessage("user", "Name a fruit."), ChatMessage("assistant", "Apple."), ChatMessage("user", "Another?")]
+    history = [
+        ChatMessage("user", "Name a fruit."),
+        ChatMessage("assistant", "Apple."),
+        ChatMessage("user", "Another?"),
+    ]
     backend.fast.reset()
     cold = engine.generate(history, max_new_tokens=16)
     engine.generate(history[:1], max_new_tokens=4)  # leaves a shared prefix in the cache
@@ -146,10 +150,10 @@ def test_greedy_matches_plain_transformers_generate(engine):
 
 
 def test_pinned_precision_uses_the_plain_forward():
-    from llmkit import Engine
-
     import gc
     import weakref
+
+    from llmkit import Engine
 
     eng = Engine(precision="fp32")
     backend = eng.backend_for()

@@ -22,9 +22,7 @@ class UnknownModelError(LlmkitError):
             if self.close_matches
             else f"known models: {', '.join(known)}"
         )
-        super().__init__(
-            f"unknown model {name!r}: not a catalog name, hub id, local directory or GGUF file; {hint}"
-        )
+        super().__init__(f"unknown model {name!r}: not a catalog name, hub id, local directory or GGUF file; {hint}")
 
 
 class MissingExtraError(LlmkitError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from types import ModuleType
 
 from llmkit.errors import MissingExtraError
@@ -22,7 +21,3 @@ def require(module: str, purpose: str) -> ModuleType:
     except ImportError as exc:
         package, extra = _EXTRAS[module]
         raise MissingExtraError(package, extra, purpose) from exc
-
-
-def is_installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None

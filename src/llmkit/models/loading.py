@@ -175,10 +175,14 @@ def check_gguf_file(path: Path) -> None:
 
 
 def gguf_cache_dir(gguf: Path, settings: Settings) -> Path:
-    stat = gguf.stat()
-    key = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CONVERSION_VERSION}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return Path(settings.cache_dir) / "converted" / f"{gguf.stem}-{digest}"
+    """Keyed by the file's content (size, head and tail), not its path: the same model installed in
+    several virtual environments shares one conversion."""
+    digest = hashlib.sha256(f"{_CONVERSION_VERSION}|{gguf.stat().st_size}|".encode())
+    with gguf.open("rb") as handle:
+        digest.update(handle.read(1 << 20))
+        handle.seek(max(0, gguf.stat().st_size - (1 << 20)))
+        digest.update(handle.read())
+    return Path(settings.cache_dir) / "converted" / f"{gguf.stem}-{digest.hexdigest()[:16]}"
 
 
 def _cache_is_complete(directory: Path) -> bool:

@@ -86,7 +86,9 @@ class TransformersBackend:
         self.loaded: LoadedModel = load_transformers(entry, options, settings)
         self._eos = stop_token_ids(self.loaded.source, self.loaded.tokenizer)
         self._lock = threading.Lock()  # one generation at a time per loaded model
-        self.fast: FastDecoder | None = build_fast_decoder(self.loaded) if wants_fast_path(self.loaded, options) else None
+        self.fast: FastDecoder | None = (
+            build_fast_decoder(self.loaded) if wants_fast_path(self.loaded, options) else None
+        )
         self.load_s = time.perf_counter() - started
 
     @property
@@ -162,7 +164,9 @@ class _PlainForward:
 
     def start(self, prompt_ids: list[int]) -> Any:
         return with_oom_retry(
-            lambda: self.forward(prompt_ids), "processing the prompt", "shorten the prompt, or load with --quantization 4bit"
+            lambda: self.forward(prompt_ids),
+            "processing the prompt",
+            "shorten the prompt, or load with --quantization 4bit",
         )
 
     def forward(self, token_ids: list[int]) -> Any:
