@@ -77,3 +77,29 @@ def test_demo_runs_on_the_embedded_defaults(engine):
     result = run("demo")
     assert result.returncode == 0, result.stderr
     assert "llmkit models" in result.stdout and "tok/s" in result.stderr
+
+
+def test_chat_drops_the_oldest_exchanges_to_fit_the_window():
+    from llmkit.cli.main import _trim_history
+    from llmkit.generation.types import ChatMessage
+
+    class CountingBackend:  # stands in for a loaded model: 10 tokens a message, a 64-token window
+        context_length = 64
+
+        def count_prompt_tokens(self, prompt):
+            return 10 * len(prompt.messages)
+
+    history = [ChatMessage("system", "terse")]
+    for turn in range(4):
+        history += [ChatMessage("user", f"q{turn}"), ChatMessage("assistant", f"a{turn}")]
+    history.append(ChatMessage("user", "latest"))
+    _trim_history(history, CountingBackend(), reserve=16)
+    assert history[0].content == "terse" and history[-1].content == "latest"
+    assert 10 * len(history) + 16 < 64
+    assert [m.content for m in history[1:-1]] == ["q3", "a3"]  # the newest exchange is kept
+
+
+def test_generate_reads_the_prompt_from_stdin(engine):
+    result = run("generate", "-", "-n", "6", "--json", stdin="Name a colour.")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["prompt_tokens"] > 5
