@@ -185,3 +185,34 @@ def test_sampling_params_object_is_accepted(engine):
     a = engine.generate(PROMPT, params=params)
     b = engine.generate(PROMPT, params=params)
     assert a.text == b.text and a.stats.completion_tokens <= 5
+
+
+def test_template_prefix_is_processed_at_load_and_reused():
+    from llmkit import Engine
+
+    eng = Engine()
+    backend = eng.backend_for()
+    warmed = len(backend.fast.tokens)
+    assert warmed > 10  # SmolLM2's template starts every default prompt with its own system prompt
+    result = eng.generate(PROMPT, max_new_tokens=4)
+    assert backend.fast.reused_tokens == warmed and result.stats.completion_tokens >= 1
+    eng.close()
+
+
+def test_eager_fallback_of_the_decode_step_matches_torchscript(engine):
+    """If a future torch drops TorchScript, the same step runs eagerly: it must give the same logits."""
+    from safetensors.torch import load_file
+
+    from llmkit.generation.fastpath import _decode_step_source
+
+    loaded = engine.backend_for().loaded
+    decoder = FastDecoder(loaded.config, load_file(str(loaded.safetensors_file())), int4=True)
+    ids = render_prompt_ids(loaded.tokenizer, Prompt.of(PROMPT))
+    with torch.inference_mode():
+        decoder.start(ids)
+        scripted = decoder.forward([42])
+        decoder._step = _decode_step_source()
+        decoder.reset()  # the same path both times: no prefix reuse
+        decoder.start(ids)
+        eager = decoder.forward([42])
+    assert torch.allclose(scripted, eager, atol=1e-3)

@@ -103,7 +103,9 @@ class FastDecoder:
     removes most of the per-op Python cost (see `_decode_step`).
     """
 
-    def __init__(self, config: Any, weights: Mapping[str, Any], int4: bool, initial_len: int = 1024):
+    def __init__(
+        self, config: Any, weights: Mapping[str, Any], int4: bool, initial_len: int = 1024, int4_head: bool = False
+    ):
         """weights: a transformers Llama state dict (names as in `model.state_dict()`)."""
         import torch
 
@@ -121,7 +123,7 @@ class FastDecoder:
         self.layers = [self._pack(weights, f"model.layers.{i}.", int4) for i in range(config.num_hidden_layers)]
         self.norm = weights["model.norm.weight"].float()
         # The output head stays bf16: GGUF files often keep it at 8 bits, and 4 would lose precision.
-        self.lm_head = Linear(head, int4=False, dense=False)
+        self.lm_head = Linear(head, int4=int4_head, dense=False)
         self.freqs = self._rope_table(float(config.rope_parameters["rope_theta"]), self.max_len)
         self.reset()
         self.reused_tokens = 0
@@ -129,6 +131,7 @@ class FastDecoder:
         self._grow(min(initial_len, self.max_len))
         self._step = _scripted_decode_step()
         self._step_weights = self._weights_for_step()
+        self._head_pair = _step_pair(self.lm_head)
 
     @classmethod
     def from_model(cls, model: Any, int4: bool) -> FastDecoder:
@@ -155,13 +158,7 @@ class FastDecoder:
         )
 
     def _weights_for_step(self) -> list[list[Any]]:
-        import torch
-
-        empty = torch.empty(0)
-
-        def pair(linear: Linear) -> tuple[Any, Any]:
-            return (linear.packed, linear.scales_and_zeros) if linear.int4 else (linear.row, empty)
-
+        pair = _step_pair
         columns: list[list[Any]] = [[] for _ in range(10)]
         for layer in self.layers:
             row = (layer.attn_norm, *pair(layer.qkv), *pair(layer.o), layer.mlp_norm, *pair(layer.gate_up),
@@ -226,8 +223,8 @@ class FastDecoder:
         h = self.embed[token : token + 1].float()
         return self._step(
             h, position, self.freqs[position : position + 1, None, :], *self._step_weights,
-            self._k_layers, self._v_layers, self.norm, self.lm_head.row,
-            self.int4, self.heads, self.kv_heads, self.head_dim, self.eps,
+            self._k_layers, self._v_layers, self.norm, *self._head_pair,
+            self.int4, self.lm_head.int4, self.heads, self.kv_heads, self.head_dim, self.eps,
         )  # fmt: skip
 
     def _prefill(self, token_ids: list[int]) -> Any:
@@ -267,6 +264,13 @@ class FastDecoder:
         return qk[: self.heads], qk[self.heads :], v.float()
 
 
+def _step_pair(linear: Linear) -> tuple[Any, Any]:
+    """(weight, scales) as the TorchScript step takes them: int4 codes and scales, or bf16 and nothing."""
+    import torch
+
+    return (linear.packed, linear.scales_and_zeros) if linear.int4 else (linear.row, torch.empty(0))
+
+
 def _rms_norm(x: Any, weight: Any, eps: float, dtype: Any) -> Any:
     """fp32 in, `dtype` out for the matmul that follows. Spelled out: F.rms_norm costs ~36 us a call at
     this size on the CPUs measured, these ops ~22 us."""
@@ -288,9 +292,13 @@ def _scripted_decode_step() -> Any:
 
         import torch
 
+        step = _decode_step_source()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript's deprecation notice
-            _SCRIPTED = torch.jit.script(_decode_step_source())
+            try:
+                _SCRIPTED = torch.jit.script(step)
+            except Exception:  # noqa: BLE001 - TorchScript is deprecated; the same code runs eagerly
+                _SCRIPTED = step
     return _SCRIPTED
 
 
@@ -310,8 +318,8 @@ def _decode_step_source() -> Any:
         h: Tensor, pos: int, freqs: Tensor,
         norms1: list[Tensor], qkv_w: list[Tensor], qkv_s: list[Tensor], o_w: list[Tensor], o_s: list[Tensor],
         norms2: list[Tensor], gu_w: list[Tensor], gu_s: list[Tensor], down_w: list[Tensor], down_s: list[Tensor],
-        k_cache: list[Tensor], v_cache: list[Tensor], final_norm: Tensor, head: Tensor,
-        int4: bool, heads: int, kv_heads: int, head_dim: int, eps: float,
+        k_cache: list[Tensor], v_cache: list[Tensor], final_norm: Tensor, head_w: Tensor, head_s: Tensor,
+        int4: bool, int4_head: bool, heads: int, kv_heads: int, head_dim: int, eps: float,
     ) -> Tensor:  # fmt: skip
         rotary = (heads + kv_heads) * head_dim
         group = heads // kv_heads
@@ -328,6 +336,6 @@ def _decode_step_source() -> Any:
             h = h + mm(attn.reshape(1, -1).to(torch.bfloat16), o_w[i], o_s[i], int4)
             gate, up = mm(norm(h, norms2[i], eps), gu_w[i], gu_s[i], int4).chunk(2, dim=-1)
             h = h + mm(torch.nn.functional.silu(gate) * up, down_w[i], down_s[i], int4)
-        return torch.nn.functional.linear(norm(h, final_norm, eps), head)[0].float()
+        return mm(norm(h, final_norm, eps), head_w, head_s, int4_head)[0].float()
 
     return step

@@ -89,7 +89,22 @@ class TransformersBackend:
         self.fast: FastDecoder | None = (
             build_fast_decoder(self.loaded) if wants_fast_path(self.loaded, options) else None
         )
+        if self.fast is not None:
+            self._warm_template_prefix()
+        else:
+            self.loaded.model  # noqa: B018 - build it now: loading belongs to load time, not the first request
         self.load_s = time.perf_counter() - started
+
+    def _warm_template_prefix(self) -> None:
+        """Process the part of the chat template every default request starts with (for SmolLM2 its
+        built-in system prompt, ~20 tokens) once at load, so the first request reuses it."""
+        import torch
+
+        a, b = (render_prompt_ids(self.loaded.tokenizer, Prompt.of(text)) for text in ("a", "b"))
+        shared = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
+        if shared > 1:
+            with torch.inference_mode():
+                self.fast.start(a[:shared])
 
     @property
     def context_length(self) -> int:
