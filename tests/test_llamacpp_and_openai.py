@@ -135,8 +135,9 @@ def test_unreachable_server_names_the_url():
         openai_engine(f"http://127.0.0.1:{port}/v1").generate("hi", max_new_tokens=4)
 
 
-def _dropping_server(chunks: int) -> tuple[str, threading.Thread]:
-    """A server that starts a chunked SSE reply, sends `chunks` deltas, then drops the connection."""
+def _dropping_server(chunks: int, garbage: bytes = b"") -> tuple[str, threading.Thread]:
+    """A server that starts a chunked SSE reply, sends `chunks` deltas (then `garbage`), then drops
+    the connection."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -149,6 +150,8 @@ def _dropping_server(chunks: int) -> tuple[str, threading.Thread]:
         for i in range(chunks):
             line = ('data: {"choices":[{"delta":{"content":"part%d "},"finish_reason":null}]}\n\n' % i).encode()
             conn.sendall(b"%x\r\n%s\r\n" % (len(line), line))
+        if garbage:
+            conn.sendall(b"%x\r\n%s\r\n" % (len(garbage), garbage))
         conn.shutdown(socket.SHUT_RDWR)  # mid-stream, no terminating chunk, no [DONE]
         conn.close()
         listener.close()
@@ -167,3 +170,11 @@ def test_server_dropping_the_connection_keeps_the_partial_text():
                 received.append(event.text)
     thread.join(timeout=5)
     assert "".join(received) == "part0 part1 " == info.value.partial_text
+
+
+def test_malformed_stream_is_reported_with_the_partial_text():
+    base, thread = _dropping_server(chunks=1, garbage=b"data: {not json\n\n")
+    with pytest.raises(EndpointError, match="malformed reply after 1 chunks") as info:
+        openai_engine(base).generate("hi", max_new_tokens=50)
+    thread.join(timeout=5)
+    assert info.value.partial_text == "part0 "

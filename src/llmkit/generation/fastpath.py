@@ -100,7 +100,7 @@ class FastDecoder:
 
     `forward(ids)` appends tokens and returns the logits of the last. Several tokens (the prompt) run
     eagerly on fp32 weights; one token (decoding) runs a TorchScript step over all layers, which
-    removes most of the per-op Python cost (see `_decode_step`).
+    removes most of the per-op Python cost (see `_scripted_decode_step`).
     """
 
     def __init__(
@@ -122,7 +122,8 @@ class FastDecoder:
         self.embed = embed.to(torch.bfloat16)
         self.layers = [self._pack(weights, f"model.layers.{i}.", int4) for i in range(config.num_hidden_layers)]
         self.norm = weights["model.norm.weight"].float()
-        # The output head stays bf16: GGUF files often keep it at 8 bits, and 4 would lose precision.
+        # The output head stays bf16 by default: GGUF files keep it at 8 bits, and 4 measurably loses
+        # fidelity (docs/benchmarks.md, llmkit-int4-head).
         self.lm_head = Linear(head, int4=int4_head, dense=False)
         self.freqs = self._rope_table(float(config.rope_parameters["rope_theta"]), self.max_len)
         self.reset()

@@ -273,8 +273,9 @@ def weights_source(entry: ModelEntry, settings: Settings) -> tuple[str, bool]:
 def load_tokenizer(source: str) -> Any:
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    if (Path(source) / "tokenizer.json").is_file():
-        # Direct: AutoTokenizer's class resolution costs ~1 s on a cold process for the same result.
+    if (Path(source) / "llmkit-converted.json").is_file():
+        # Our own conversion holds a plain tokenizer.json: loading it directly skips ~1 s of
+        # AutoTokenizer's class resolution in a cold process. Other models may need their own class.
         return PreTrainedTokenizerFast.from_pretrained(source)
     return AutoTokenizer.from_pretrained(source)
 

@@ -133,6 +133,8 @@ class OpenAIBackend:
         except httpx.TransportError as exc:
             problem = f"connection lost after {state.deltas} chunks ({type(exc).__name__}: {exc})"
             raise EndpointError(url, problem, state.text) from exc
+        except ValueError as exc:  # json.JSONDecodeError: not an OpenAI-compatible reply
+            raise EndpointError(url, f"malformed reply after {state.deltas} chunks ({exc})", state.text) from exc
 
     def _http_error(self, url: str, status: int, raw: bytes) -> Exception:
         detail = raw.decode("utf-8", errors="replace")[:1000]
