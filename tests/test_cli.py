@@ -103,3 +103,18 @@ def test_generate_reads_the_prompt_from_stdin(engine):
     result = run("generate", "-", "-n", "6", "--json", stdin="Name a colour.")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["prompt_tokens"] > 5
+
+
+def test_ctrl_c_cancels_generation_and_still_reports(engine):
+    import signal
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "llmkit", "generate", "Write a very long story about the sea.", "-n", "400"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process.stdout.read(10)  # generation has started
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "· cancelled" in err and "Traceback" not in err
+    produced = int(err.split(" prompt + ")[1].split(" new tokens")[0])
+    assert produced < 400

@@ -7,8 +7,11 @@ captures only the answer. Every llmkit error becomes one `error: ...` line and e
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -72,23 +75,39 @@ def _load_with_status(engine: Any, model: str | None, backend: str | None) -> An
 
 
 def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) -> Finished:
-    """Print deltas as they come; Ctrl-C cancels and still returns the stats of what was produced."""
+    """Print deltas as they come. Ctrl-C cancels: generation stops before the next token and the stats
+    of what was produced still print. A second Ctrl-C interrupts for real."""
     finished = None
-    try:
+    with _ctrl_c_cancels(cancel):
         for event in events:
             if isinstance(event, TextDelta) and echo:
                 click.echo(event.text, nl=False)
             elif isinstance(event, Finished):
                 finished = event
-    except KeyboardInterrupt:
-        cancel.cancel()
-        for event in events:  # the backend sees the cancel before the next token and finishes
-            if isinstance(event, Finished):
-                finished = event
     if echo:
         click.echo()
     assert finished is not None
     return finished
+
+
+@contextmanager
+def _ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
+    # A signal handler rather than catching KeyboardInterrupt: the exception could land inside the
+    # backend's generator and end it before it reports what it produced.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        cancel.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stats_line(done: Finished) -> str:
