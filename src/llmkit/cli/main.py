@@ -18,7 +18,14 @@ import click
 
 from llmkit.config import config_file_path, describe_settings, load_settings
 from llmkit.errors import LlmkitError
-from llmkit.generation.types import CancelToken, ChatMessage, Finished, GenerationEvent, TextDelta
+from llmkit.generation.types import (
+    CancelToken,
+    ChatMessage,
+    Finished,
+    GenerationEvent,
+    GenerationResult,
+    TextDelta,
+)
 
 _MODEL_OPTIONS = [
     click.option("--model", "-m", default=None, help="Catalog name, hub id, local directory or .gguf file."),
@@ -162,9 +169,8 @@ def generate(prompt: str, as_json: bool, **opts: Any) -> None:
     )  # fmt: skip
     done = _render(events, echo=not as_json, cancel=cancel)
     if as_json:
-        from dataclasses import asdict
-
-        click.echo(json.dumps({"text": done.text, **asdict(done.stats)}, ensure_ascii=False))
+        result = GenerationResult(text=done.text, stats=done.stats)
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         _err(_stats_line(done))
 

@@ -7,9 +7,16 @@ holds back text that might be the start of a stop string, and measures the stats
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from llmkit.generation.types import Finished, FinishReason, GenerationStats
+from llmkit.generation.types import (
+    CancelToken,
+    Finished,
+    FinishReason,
+    GenerationEvent,
+    GenerationStats,
+    TextDelta,
+)
 
 REPLACEMENT_CHAR = "\ufffd"
 
@@ -140,3 +147,33 @@ class TokenStreamer:
             tokens_per_s=rate,
             finish_reason=reason,
         )
+
+
+def stream_tokens(
+    tokens: Iterator[int], streamer: TokenStreamer, *, is_end: Callable[[int], bool], budget: int, cancel: CancelToken
+) -> Iterator[GenerationEvent]:
+    """The decode loop of the in-process backends: pull token ids until end-of-sequence, a stop
+    string, the budget or a cancel (checked before each token); yield text deltas, then the final event.
+    The token iterator is closed on the way out, so the backend stops computing at once."""
+    reason: FinishReason = "length"
+    try:
+        for token in tokens:
+            if cancel.cancelled:
+                reason = "cancelled"
+                break
+            if is_end(token):
+                reason = "stop"
+                break
+            text = streamer.push(token)
+            if text:
+                yield TextDelta(text)
+            if streamer.stopped or streamer.completion_tokens >= budget:
+                break
+    finally:
+        close = getattr(tokens, "close", None)
+        if close is not None:
+            close()
+    tail, finished = streamer.finish(reason)
+    if tail:
+        yield TextDelta(tail)
+    yield finished

@@ -16,8 +16,8 @@ from llmkit.config import Settings
 from llmkit.errors import MissingAssetError, ModelFileError, PromptTooLongError, UnsupportedError
 from llmkit.extras import require
 from llmkit.generation.backends.base import register_backend
-from llmkit.generation.streaming import TokenStreamer
-from llmkit.generation.types import CancelToken, GenerationEvent, Prompt, SamplingParams, TextDelta
+from llmkit.generation.streaming import TokenStreamer, stream_tokens
+from llmkit.generation.types import CancelToken, GenerationEvent, Prompt, SamplingParams
 from llmkit.models.catalog import ModelEntry
 from llmkit.models.loading import LoadOptions, check_gguf_file
 
@@ -107,7 +107,6 @@ class LlamaCppBackend:
         if params.seed is not None:
             llm.set_seed(params.seed)
         llm.reset()
-        reason = "length"
         generator = llm.generate(
             tokens,
             temp=params.temperature,
@@ -117,25 +116,11 @@ class LlamaCppBackend:
             min_p=0.0,
             reset=True,
         )
-        try:
-            for token in generator:
-                if cancel.cancelled:
-                    reason = "cancelled"
-                    break
-                if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token) and not params.ignore_eos:
-                    reason = "stop"
-                    break
-                text = streamer.push(token)
-                if text:
-                    yield TextDelta(text)
-                if streamer.stopped or streamer.completion_tokens >= budget:
-                    break
-        finally:
-            generator.close()
-        tail, finished = streamer.finish(reason)
-        if tail:
-            yield TextDelta(tail)
-        yield finished
+
+        def is_end(token: int) -> bool:
+            return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token)) and not params.ignore_eos
+
+        yield from stream_tokens(generator, streamer, is_end=is_end, budget=budget, cancel=cancel)
 
 
 @register_backend("llamacpp")

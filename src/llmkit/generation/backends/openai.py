@@ -194,7 +194,7 @@ class _StreamState:
             self.usage = chunk.get("usage") or self.usage
             text, finish = _chunk_text(chunk)
             if finish:
-                self.reason = "stop" if finish == "stop" else "length" if finish == "length" else finish
+                self.reason = finish
             if text:
                 yield from self.emit(text)
             if self.stop.hit:  # a stop string the server did not apply itself: hang up now

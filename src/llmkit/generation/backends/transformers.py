@@ -16,8 +16,8 @@ from llmkit.config import Settings
 from llmkit.errors import PromptTooLongError
 from llmkit.generation.backends.base import register_backend
 from llmkit.generation.sampling import Sampler
-from llmkit.generation.streaming import TokenStreamer
-from llmkit.generation.types import CancelToken, GenerationEvent, Prompt, SamplingParams, TextDelta
+from llmkit.generation.streaming import TokenStreamer, stream_tokens
+from llmkit.generation.types import CancelToken, GenerationEvent, Prompt, SamplingParams
 from llmkit.models.catalog import ModelEntry
 from llmkit.models.loading import LoadedModel, LoadOptions, load_transformers, with_oom_retry
 
@@ -142,30 +142,22 @@ class TransformersBackend:
             started=started,
         )
         sampler = Sampler(params, self.loaded.config.vocab_size)
-        sampler.observe(torch.tensor(prompt_ids))
         steps = self.fast if self.fast is not None else _PlainForward(self.loaded.model)
-        reason = "length"
-        with torch.inference_mode():
-            logits = steps.start(prompt_ids)
-            for _ in range(budget):
-                if cancel.cancelled:
-                    reason = "cancelled"
-                    break
-                token = sampler.choose(logits)
-                if token in self._eos and not params.ignore_eos:
-                    reason = "stop"
-                    break
-                sampler.observe(token)
-                text = streamer.push(token)
-                if text:
-                    yield TextDelta(text)
-                if streamer.stopped or streamer.completion_tokens == budget:
-                    break
-                logits = steps.forward([token])
-        tail, finished = streamer.finish(reason)
-        if tail:
-            yield TextDelta(tail)
-        yield finished
+
+        def sampled_tokens() -> Iterator[int]:
+            with torch.inference_mode():
+                sampler.observe(torch.tensor(prompt_ids))
+                logits = steps.start(prompt_ids)
+                while True:
+                    token = sampler.choose(logits)
+                    sampler.observe(token)
+                    yield token
+                    logits = steps.forward([token])  # runs only if the loop asks for another token
+
+        def is_end(token: int) -> bool:
+            return token in self._eos and not params.ignore_eos
+
+        yield from stream_tokens(sampled_tokens(), streamer, is_end=is_end, budget=budget, cancel=cancel)
 
 
 class _PlainForward:
