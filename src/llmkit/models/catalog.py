@@ -291,20 +291,20 @@ class Catalog:
             return entry
         path = Path(name).expanduser()
         if path.suffix == ".gguf" or path.exists() or name.startswith((".", "/", "~")):
-            return _entry_for_path(path)
-        if _looks_like_hub_id(name):
+            return entry_for_path(path)
+        if looks_like_hub_id(name):
             return ModelEntry(name=name, hub_id=name, source="hub")
         candidates = self.names() + [a for e in self.entries for a in e.aliases]
         close = difflib.get_close_matches(name.lower(), candidates, n=3, cutoff=0.5)
         raise UnknownModelError(name, close, self.names())
 
 
-def _looks_like_hub_id(name: str) -> bool:
+def looks_like_hub_id(name: str) -> bool:
     parts = name.split("/")
     return len(parts) == 2 and all(parts) and " " not in name
 
 
-def _entry_for_path(path: Path) -> ModelEntry:
+def entry_for_path(path: Path) -> ModelEntry:
     if not path.exists():
         raise ModelFileError(str(path), "a .gguf file or a model directory with config.json", "no such file")
     if path.is_dir() and not (path / "config.json").is_file():
