@@ -11,8 +11,13 @@ import click
 from llmkit import tokens as lab
 from llmkit.errors import InvalidInputError
 
-_TOKENIZER = click.option("--tokenizer", "-t", default="smollm2", show_default=True,
-                          help="Built-in tokenizer, catalog model, hub id, or a local tokenizer file/folder.")
+_TOKENIZER = click.option(
+    "--tokenizer",
+    "-t",
+    default="smollm2",
+    show_default=True,
+    help="Built-in tokenizer, catalog model, hub id, or a local tokenizer file/folder.",
+)
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the terminal view.")
 _COLOURS = ("blue", "magenta", "green", "yellow", "cyan", "red")
 _VISIBLE = str.maketrans({" ": "·", "\n": "↵", "\t": "→", "\r": "␍"})
@@ -73,7 +78,9 @@ def encode_command(text: str | None, file: str | None, tokenizer: str, as_json: 
     click.echo(f"{len(encoding.tokens)} tokens ({encoding.tokenizer})")
     click.echo(f"ids: {encoding.ids}")
     for token in encoding.tokens:
-        click.echo(f"  {token.id:>7}  {token.start:>5}-{token.end:<5} {token.piece!r}{'  special' if token.special else ''}")
+        click.echo(
+            f"  {token.id:>7}  {token.start:>5}-{token.end:<5} {token.piece!r}{'  special' if token.special else ''}"
+        )
 
 
 @tokens_group.command("decode")
@@ -82,8 +89,7 @@ def encode_command(text: str | None, file: str | None, tokenizer: str, as_json: 
 @click.option("--skip-special", is_flag=True, help="Leave special tokens out of the text.")
 def decode_command(ids: str, tokenizer: str, skip_special: bool) -> None:
     """Text for IDS ("1 2 3", "1,2,3" or a JSON list; '-' reads stdin)."""
-    click.echo(lab.decode(lab.parse_ids(sys.stdin.read() if ids == "-" else ids), tokenizer,
-                          skip_special=skip_special))
+    click.echo(lab.decode(lab.parse_ids(sys.stdin.read() if ids == "-" else ids), tokenizer, skip_special=skip_special))
 
 
 @tokens_group.command("roundtrip")
@@ -108,26 +114,44 @@ def roundtrip_command(text: str | None, file: str | None, tokenizer: str, as_jso
 @tokens_group.command("compare")
 @click.argument("text", required=False)
 @click.option("--file", "-f", default=None, help="Read the text from a file.")
-@click.option("--tokenizer", "-t", "tokenizers", multiple=True,
-              help="Repeatable; default: every built-in tokenizer installed here.")
-@click.option("--price", multiple=True, metavar="TOKENIZER=USD",
-              help="USD per million tokens, overriding the catalog's default (repeatable).")
+@click.option(
+    "--tokenizer",
+    "-t",
+    "tokenizers",
+    multiple=True,
+    help="Repeatable; default: every built-in tokenizer installed here.",
+)
+@click.option(
+    "--price",
+    multiple=True,
+    metavar="TOKENIZER=USD",
+    help="USD per million tokens, overriding the catalog's default (repeatable).",
+)
 @click.option("--ids", "show_ids", is_flag=True, help="Also print each tokenizer's ids.")
 @_JSON
-def compare_command(text: str | None, file: str | None, tokenizers: tuple[str, ...], price: tuple[str, ...],
-                    show_ids: bool, as_json: bool) -> None:
+def compare_command(
+    text: str | None,
+    file: str | None,
+    tokenizers: tuple[str, ...],
+    price: tuple[str, ...],
+    show_ids: bool,
+    as_json: bool,
+) -> None:
     """Token count, characters/bytes/words per token and cost, per tokenizer."""
     rows = lab.compare(_text(text, file), tokenizers, _prices(price))
     if as_json:
         _print_json([row.to_dict() for row in rows])
         return
-    click.echo(f"{'tokenizer':<24} {'tokens':>8} {'chars/tok':>9} {'bytes/tok':>9} {'words/tok':>9} "
-               f"{'$/1M':>7} {'cost $':>11}")
+    click.echo(
+        f"{'tokenizer':<24} {'tokens':>8} {'chars/tok':>9} {'bytes/tok':>9} {'words/tok':>9} {'$/1M':>7} {'cost $':>11}"
+    )
     for row in rows:
         cost = f"{row.cost_usd:.6f}" if row.cost_usd is not None else "-"
         per_m = f"{row.price_per_m_tokens:.2f}" if row.price_per_m_tokens else "-"
-        click.echo(f"{row.tokenizer:<24} {row.tokens:>8} {row.chars_per_token:>9.2f} {row.bytes_per_token:>9.2f} "
-                   f"{row.words_per_token:>9.2f} {per_m:>7} {cost:>11}")
+        click.echo(
+            f"{row.tokenizer:<24} {row.tokens:>8} {row.chars_per_token:>9.2f} {row.bytes_per_token:>9.2f} "
+            f"{row.words_per_token:>9.2f} {per_m:>7} {cost:>11}"
+        )
         if show_ids:
             click.echo(f"  ids: {row.ids}")
     sources = sorted({f"{row.tokenizer}: {row.price_source}" for row in rows if row.price_source})
@@ -168,18 +192,30 @@ def special_command(tokenizer: str, as_json: bool) -> None:
 
 @tokens_group.command("template")
 @_TOKENIZER
-@click.option("--messages", "messages_file", required=True, type=click.Path(dir_okay=False),
-              help='JSON file: [{"role": "user", "content": "..."}, ...]')
+@click.option(
+    "--messages",
+    "messages_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help='JSON file: [{"role": "user", "content": "..."}, ...]',
+)
 @click.option("--add-generation-prompt", is_flag=True, help="End with the assistant's turn header.")
-@click.option("--format", "chat_format", default=None, type=click.Choice(sorted(lab.CHAT_FORMATS)),
-              help="A named format instead of the model's own template.")
+@click.option(
+    "--format",
+    "chat_format",
+    default=None,
+    type=click.Choice(sorted(lab.CHAT_FORMATS)),
+    help="A named format instead of the model's own template.",
+)
 @_JSON
-def template_command(tokenizer: str, messages_file: str, add_generation_prompt: bool, chat_format: str | None,
-                     as_json: bool) -> None:
+def template_command(
+    tokenizer: str, messages_file: str, add_generation_prompt: bool, chat_format: str | None, as_json: bool
+) -> None:
     """Render a conversation with the model's chat template (or a named format) and count its tokens."""
     messages = lab.read_messages(Path(messages_file))
-    rendered = lab.render_chat(messages, tokenizer, add_generation_prompt=add_generation_prompt,
-                               chat_format=chat_format)
+    rendered = lab.render_chat(
+        messages, tokenizer, add_generation_prompt=add_generation_prompt, chat_format=chat_format
+    )
     if as_json:
         _print_json(rendered.to_dict())
         return

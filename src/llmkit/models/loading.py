@@ -31,7 +31,7 @@ T = TypeVar("T")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUANTIZATIONS = ("none", "8bit", "4bit")
 GGUF_MAGIC = b"GGUF"
-_CONVERSION_VERSION = "2"  # bump when the cached layout changes
+_CONVERSION_VERSION = "3"  # bump when the cached files change (3: SmolLM2 digit pre-tokenizer)
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,7 @@ def convert_gguf(gguf: Path, target: Path) -> None:
         _drop_gguf_quantization_flag(staging / "config.json")
         model.generation_config.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        _match_reference_pre_tokenizer(staging / "tokenizer.json", gguf)
         marker = {
             "source": str(gguf),
             "seconds": round(time.perf_counter() - started, 2),
@@ -223,6 +224,26 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+# GGUF pre-tokenizer names whose original tokenizer splits every digit (\p{N}) apart before the byte-level
+# regex; transformers' GGUF conversion writes only the byte-level step. Checked against llama.cpp's tokenizer.
+_DIGIT_SPLITTING_PRE_TOKENIZERS = {"smollm", "starcoder", "refact"}
+
+
+def _match_reference_pre_tokenizer(tokenizer_json: Path, gguf: Path) -> None:
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(gguf)).fields.get("tokenizer.ggml.pre")
+    pre_type = bytes(field.parts[field.data[0]]).decode() if field else ""
+    if pre_type not in _DIGIT_SPLITTING_PRE_TOKENIZERS or not tokenizer_json.is_file():
+        return
+    data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    data["pre_tokenizer"] = {
+        "type": "Sequence",
+        "pretokenizers": [{"type": "Digits", "individual_digits": True}, data["pre_tokenizer"]],
+    }
+    tokenizer_json.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 def gguf_weight_bits(gguf: Path) -> int:

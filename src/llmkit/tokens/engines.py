@@ -88,8 +88,16 @@ def _spans_from_lengths(text: str, byte_lengths: Sequence[int]) -> list[tuple[in
 
 class TiktokenEngine(TokenizerEngine):
     def __init__(
-        self, name: str, ranks: Ranks, pattern: str, specials: dict[str, int], *,
-        bos: str | None = None, eos: str | None = None, pad: str | None = None, nfc: bool = False,
+        self,
+        name: str,
+        ranks: Ranks,
+        pattern: str,
+        specials: dict[str, int],
+        *,
+        bos: str | None = None,
+        eos: str | None = None,
+        pad: str | None = None,
+        nfc: bool = False,
     ) -> None:
         import tiktoken
 
@@ -165,10 +173,17 @@ class SentencePieceEngine(TokenizerEngine):
         self._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
         self.adds_bos = add_bos
         ref = lambda token_id: TokenRef(self._sp.id_to_piece(token_id), token_id) if token_id >= 0 else None  # noqa: E731
-        self.bos, self.eos, self.pad, self.unk = (ref(self._sp.bos_id()), ref(self._sp.eos_id()),
-                                                  ref(self._sp.pad_id()), ref(self._sp.unk_id()))
-        self._control = {self._sp.id_to_piece(i): i for i in range(self._sp.get_piece_size())
-                         if self._sp.is_control(i) or self._sp.is_unknown(i)}
+        self.bos, self.eos, self.pad, self.unk = (
+            ref(self._sp.bos_id()),
+            ref(self._sp.eos_id()),
+            ref(self._sp.pad_id()),
+            ref(self._sp.unk_id()),
+        )
+        self._control = {
+            self._sp.id_to_piece(i): i
+            for i in range(self._sp.get_piece_size())
+            if self._sp.is_control(i) or self._sp.is_unknown(i)
+        }
 
     @property
     def vocab_size(self) -> int:
@@ -192,7 +207,7 @@ class SentencePieceEngine(TokenizerEngine):
             if position:
                 segments.append(rest[:position])
             segments.append(self._control[marker])
-            rest = rest[position + len(marker):]
+            rest = rest[position + len(marker) :]
         return segments
 
     def encode(self, text: str, *, add_special: bool = True, parse_special: bool = True) -> list[int]:
@@ -254,8 +269,9 @@ class SentencePieceEngine(TokenizerEngine):
 class HFEngine(TokenizerEngine):
     """A Hugging Face `tokenizers.Tokenizer`, with the special-token roles transformers' config names."""
 
-    def __init__(self, tokenizer: Any, *, roles: dict[str, str | None] | None = None,
-                 chat_template: str | None = None) -> None:
+    def __init__(
+        self, tokenizer: Any, *, roles: dict[str, str | None] | None = None, chat_template: str | None = None
+    ) -> None:
         self._tokenizer = tokenizer
         self._plain = _copy_without_special_parsing(tokenizer)
         self.chat_template = chat_template

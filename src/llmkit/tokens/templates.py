@@ -32,47 +32,65 @@ def _register(chat_format: ChatFormat) -> None:
     CHAT_FORMATS[chat_format.name] = chat_format
 
 
-_register(ChatFormat(
-    "chatml", "ChatML (Qwen, SmolLM2, many fine-tunes)",
-    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
-    frozenset({"system", "user", "assistant", "tool"}),
-))
-_register(ChatFormat(
-    "llama3", "Llama 3 header format",
-    "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
-    "{{ m.content | trim }}<|eot_id|>{% endfor %}"
-    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}",
-    frozenset({"system", "user", "assistant", "ipython"}),
-))
-_register(ChatFormat(
-    "llama2", "Llama 2 [INST] <<SYS>> format",
-    "{% set ns = namespace(system='') %}"
-    "{% for m in messages %}"
-    "{% if m.role == 'system' %}{% set ns.system = '<<SYS>>\n' ~ m.content ~ '\n<</SYS>>\n\n' %}"
-    "{% elif m.role == 'user' %}{{ bos_token }}[INST] {{ ns.system }}{{ m.content | trim }} [/INST]"
-    "{% set ns.system = '' %}"
-    "{% else %} {{ m.content | trim }} {{ eos_token }}{% endif %}"
-    "{% endfor %}",
-    frozenset({"system", "user", "assistant"}), alternating=True,
-))
-_register(ChatFormat(
-    "mistral", "Mistral / Mixtral [INST] format (v1: no system role)",
-    "{{ bos_token }}{% for m in messages %}"
-    "{% if m.role == 'user' %}[INST] {{ m.content | trim }} [/INST]"
-    "{% else %} {{ m.content | trim }}{{ eos_token }}{% endif %}"
-    "{% endfor %}",
-    frozenset({"user", "assistant"}), alternating=True,
-))
-_register(ChatFormat(
-    "alpaca", "Alpaca instruction format",
-    "{% for m in messages %}"
-    "{% if m.role == 'system' %}{{ m.content | trim }}\n\n"
-    "{% elif m.role == 'user' %}### Instruction:\n{{ m.content | trim }}\n\n"
-    "{% else %}### Response:\n{{ m.content | trim }}\n\n{% endif %}"
-    "{% endfor %}{% if add_generation_prompt %}### Response:\n{% endif %}",
-    frozenset({"system", "user", "assistant"}), alternating=True,
-))
+_register(
+    ChatFormat(
+        "chatml",
+        "ChatML (Qwen, SmolLM2, many fine-tunes)",
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+        frozenset({"system", "user", "assistant", "tool"}),
+    )
+)
+_register(
+    ChatFormat(
+        "llama3",
+        "Llama 3 header format",
+        "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
+        "{{ m.content | trim }}<|eot_id|>{% endfor %}"
+        "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}",
+        frozenset({"system", "user", "assistant", "ipython"}),
+    )
+)
+_register(
+    ChatFormat(
+        "llama2",
+        "Llama 2 [INST] <<SYS>> format",
+        "{% set ns = namespace(system='') %}"
+        "{% for m in messages %}"
+        "{% if m.role == 'system' %}{% set ns.system = '<<SYS>>\n' ~ m.content ~ '\n<</SYS>>\n\n' %}"
+        "{% elif m.role == 'user' %}{{ bos_token }}[INST] {{ ns.system }}{{ m.content | trim }} [/INST]"
+        "{% set ns.system = '' %}"
+        "{% else %} {{ m.content | trim }} {{ eos_token }}{% endif %}"
+        "{% endfor %}",
+        frozenset({"system", "user", "assistant"}),
+        alternating=True,
+    )
+)
+_register(
+    ChatFormat(
+        "mistral",
+        "Mistral / Mixtral [INST] format (v1: no system role)",
+        "{{ bos_token }}{% for m in messages %}"
+        "{% if m.role == 'user' %}[INST] {{ m.content | trim }} [/INST]"
+        "{% else %} {{ m.content | trim }}{{ eos_token }}{% endif %}"
+        "{% endfor %}",
+        frozenset({"user", "assistant"}),
+        alternating=True,
+    )
+)
+_register(
+    ChatFormat(
+        "alpaca",
+        "Alpaca instruction format",
+        "{% for m in messages %}"
+        "{% if m.role == 'system' %}{{ m.content | trim }}\n\n"
+        "{% elif m.role == 'user' %}### Instruction:\n{{ m.content | trim }}\n\n"
+        "{% else %}### Response:\n{{ m.content | trim }}\n\n{% endif %}"
+        "{% endfor %}{% if add_generation_prompt %}### Response:\n{% endif %}",
+        frozenset({"system", "user", "assistant"}),
+        alternating=True,
+    )
+)
 
 
 def read_messages(path: Path) -> list[dict[str, str]]:
@@ -90,7 +108,7 @@ def check_messages(data: Any, where: str = "messages") -> list[dict[str, str]]:
     if isinstance(data, dict) and "messages" in data:
         data = data["messages"]
     if not isinstance(data, list) or not data:
-        raise InvalidInputError(f"{where}: expected a non-empty JSON list of {{\"role\", \"content\"}} objects")
+        raise InvalidInputError(f'{where}: expected a non-empty JSON list of {{"role", "content"}} objects')
     messages = []
     for index, message in enumerate(data):
         if not isinstance(message, dict):
@@ -112,19 +130,28 @@ def check_roles(chat_format: ChatFormat, messages: list[dict[str, str]]) -> None
                 f"(it knows {', '.join(sorted(chat_format.roles))})"
             )
         if role == "system" and index > 0 and chat_format.system_first_only:
-            raise InvalidInputError(f"messages[{index}]: the {chat_format.name} format takes a system message "
-                                    "only at the start")
+            raise InvalidInputError(
+                f"messages[{index}]: the {chat_format.name} format takes a system message only at the start"
+            )
     if chat_format.alternating:
         turns = [m["role"] for m in messages if m["role"] != "system"]
         for index, role in enumerate(turns):
             expected = "user" if index % 2 == 0 else "assistant"
             if role != expected:
-                raise InvalidInputError(f"the {chat_format.name} format needs user/assistant turns to alternate, "
-                                        f"starting with the user; turn {index + 1} is {role!r}")
+                raise InvalidInputError(
+                    f"the {chat_format.name} format needs user/assistant turns to alternate, "
+                    f"starting with the user; turn {index + 1} is {role!r}"
+                )
 
 
-def render(template: str, messages: list[dict[str, str]], *, add_generation_prompt: bool,
-           bos_token: str = "", eos_token: str = "") -> str:
+def render(
+    template: str,
+    messages: list[dict[str, str]],
+    *,
+    add_generation_prompt: bool,
+    bos_token: str = "",
+    eos_token: str = "",
+) -> str:
     from jinja2 import TemplateError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -135,7 +162,8 @@ def render(template: str, messages: list[dict[str, str]], *, add_generation_prom
     environment.globals["raise_exception"] = raise_exception
     try:
         compiled = environment.from_string(template)
-        return compiled.render(messages=messages, add_generation_prompt=add_generation_prompt,
-                               bos_token=bos_token, eos_token=eos_token)
+        return compiled.render(
+            messages=messages, add_generation_prompt=add_generation_prompt, bos_token=bos_token, eos_token=eos_token
+        )
     except TemplateError as exc:
         raise InvalidInputError(f"the chat template failed: {exc}") from exc

@@ -26,8 +26,13 @@ class Encoding:
         return [token.id for token in self.tokens]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tokenizer": self.tokenizer, "text": self.text, "count": len(self.tokens), "ids": self.ids,
-                "tokens": [asdict(token) for token in self.tokens]}
+        return {
+            "tokenizer": self.tokenizer,
+            "text": self.text,
+            "count": len(self.tokens),
+            "ids": self.ids,
+            "tokens": [asdict(token) for token in self.tokens],
+        }
 
 
 @dataclass(frozen=True)
