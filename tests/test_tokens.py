@@ -9,7 +9,7 @@ import pytest
 from test_cli import run
 
 from llmkit import tokens as lab
-from llmkit.errors import InvalidInputError, MissingAssetError, UnknownTokenizerError
+from llmkit.errors import InvalidInputError, LlmkitError, MissingAssetError, UnknownTokenizerError
 from llmkit.models.assets import LLAMA3_TOKENIZER, MISTRAL_TOKENIZERS
 
 
@@ -193,3 +193,9 @@ def test_cli_decode_template_and_errors(tmp_path):
 def test_a_rank_file_is_not_taken_for_a_sentencepiece_model():
     with pytest.raises(InvalidInputError, match="not a sentencepiece model"):
         lab.encode("x", str(LLAMA3_TOKENIZER.path() / "tokenizer.model"))
+
+
+def test_a_hub_model_that_is_not_here_says_how_to_get_it(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LlmkitError, match="not in the hub cache; download it once while online"):
+        lab.encode("x", "phi-3-mini-4k-instruct")

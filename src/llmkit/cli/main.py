@@ -237,9 +237,19 @@ def demo(**opts: Any) -> None:
                            max_new_tokens=160, repetition_penalty=1.1)  # fmt: skip
     done = _render(events, echo=True, cancel=cancel)
     _err(_stats_line(done))
+    _demo_token_counts(done.text)
     click.echo("\nWhere llmkit's capabilities live:")
     for command, what in _TOUR:
         click.echo(f"  {command:<28} {what}")
+
+
+def _demo_token_counts(text: str) -> None:
+    from llmkit import tokens
+
+    click.echo("\nThe same answer, counted by each offline tokenizer (llmkit tokens compare):")
+    for row in tokens.compare(text):
+        cost = f"  ${row.cost_usd:.6f} at ${row.price_per_m_tokens}/1M" if row.cost_usd is not None else ""
+        click.echo(f"  {row.tokenizer:<8} {row.tokens:>4} tokens  {row.chars_per_token:.2f} chars/token{cost}")
 
 
 _TOUR = [

@@ -22,6 +22,12 @@ def encode(text: str, tokenizer: str, *, special: bool = True) -> Encoding:
     return Encoding(resolved.name, seen_text, tokens)
 
 
+def encode_batch(texts: Sequence[str], tokenizer: str, *, special: bool = False) -> list[list[int]]:
+    """Ids for many texts at once, on the reference library's own batch path (threads where it has them)."""
+    engine = resolve_tokenizer(tokenizer).engine
+    return engine.encode_batch(texts, add_special=special, parse_special=special)
+
+
 def decode(ids: Sequence[int], tokenizer: str, *, skip_special: bool = False) -> str:
     engine = resolve_tokenizer(tokenizer).engine
     unknown = [token_id for token_id in ids if not engine.knows(token_id)]

@@ -211,7 +211,16 @@ def engine_for_model_source(source: str) -> HFEngine:
     try:
         loaded = load_tokenizer(source)
     except (OSError, ValueError) as exc:
-        raise LlmkitError(f"could not load a tokenizer from {source!r}: {exc}") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = (
+            ""
+            if Path(source).exists()
+            else (
+                " (not a local folder and not in the hub cache; download it once while online, or point at a folder "
+                "with tokenizer.json)"
+            )
+        )
+        raise LlmkitError(f"could not load a tokenizer from {source!r}{where}: {reason}") from exc
     if not hasattr(loaded, "backend_tokenizer"):
         raise LlmkitError(f"{source!r} has only a slow (Python) tokenizer; llmkit needs a tokenizer.json")
     roles = {role: getattr(loaded, f"{role}_token", None) for role in ("bos", "eos", "pad", "unk", "mask")}
