@@ -41,6 +41,8 @@ class Settings:
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str = ""
     request_timeout_s: float = 600.0
+    asr_engine: str = "faster-whisper"  # faster-whisper | openai (any /v1/audio/transcriptions server)
+    asr_model: str = "tiny.en"  # tiny.en = the embedded Whisper; else a CTranslate2 model path or hub id
     # User catalog entries from the config file: name -> table. Not settable from the environment.
     user_models: dict[str, dict[str, Any]] = field(default_factory=dict)
 

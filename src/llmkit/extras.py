@@ -11,6 +11,9 @@ from llmkit.errors import MissingExtraError
 _EXTRAS = {
     "llama_cpp": ("llama-cpp-python", "llamacpp"),
     "bitsandbytes": ("bitsandbytes", "quant"),
+    "faster_whisper": ("faster-whisper", "asr"),
+    "av": ("av", "asr"),
+    "docx": ("python-docx", "docx"),
 }
 
 

@@ -1,0 +1,85 @@
+"""Transcription: audio file -> streamed segments and progress, window by window, memory flat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from llmkit.asr.audio import AudioError, probe_duration, read_windows
+from llmkit.asr.engines import AsrEngine, create_asr_engine
+from llmkit.asr.files import TranscriptWriter
+from llmkit.asr.types import Segment, Transcript, TranscriptionOptions, TranscriptionProgress
+from llmkit.config import Settings, load_settings
+from llmkit.errors import LlmkitError
+
+
+class NoSpeechError(LlmkitError):
+    def __init__(self, path: str, duration: float):
+        super().__init__(f"{path}: no speech found in {duration:.0f} s of audio (silence, music or noise only)")
+
+
+TranscriptionEvent = Segment | TranscriptionProgress
+
+
+class Transcriber:
+    """Holds one loaded ASR engine; `stream` is the core call, `transcribe` collects it."""
+
+    def __init__(self, settings: Settings | None = None, engine: str | None = None, model: str | None = None,
+                 options: TranscriptionOptions | None = None) -> None:
+        self.settings = settings or load_settings()
+        self._engine_name, self._model_name = engine, model
+        self._engine: AsrEngine | None = None
+        self.options = options or TranscriptionOptions()
+
+    @property
+    def engine(self) -> AsrEngine:
+        if self._engine is None:
+            self._engine = create_asr_engine(self.settings, self._engine_name, self._model_name)
+        return self._engine
+
+    def stream(self, path: Path) -> Iterator[TranscriptionEvent]:
+        """Segments (timed from the start of the file) and a progress event after each window."""
+        path = Path(path)
+        total = _duration_or_zero(path)
+        engine = self.engine
+        for window in read_windows(path, self.options.window_s):
+            for segment in engine.transcribe_window(window.samples, self.options):
+                yield _shifted(segment, window.start)
+            done = window.start + len(window.samples) / 16000
+            yield TranscriptionProgress(done, max(total, done))
+
+    def transcribe(self, path: Path, writer: TranscriptWriter | None = None, on_progress=None) -> Transcript:
+        """The whole transcript; with a writer, each segment is on disk as soon as it is known."""
+        segments, duration = [], 0.0
+        for event in self.stream(path):
+            if isinstance(event, TranscriptionProgress):
+                duration = event.seconds_total
+                if on_progress:
+                    on_progress(event)
+                continue
+            segments.append(event)
+            if writer:
+                writer.add(event)
+        transcript = Transcript(str(path), segments, duration, self.options.language or "en", self.engine.name,
+                                self.engine.model)
+        if writer:
+            writer.finish(transcript) if segments else writer.close()
+        if not segments:
+            raise NoSpeechError(str(path), duration)
+        return transcript
+
+
+def _duration_or_zero(path: Path) -> float:
+    try:
+        return probe_duration(path)
+    except AudioError:
+        raise
+    except Exception:  # noqa: BLE001 - a container without a duration still decodes
+        return 0.0
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    if not offset:
+        return segment
+    words = tuple(type(w)(w.start + offset, w.end + offset, w.text, w.probability) for w in segment.words)
+    return Segment(segment.start + offset, segment.end + offset, segment.text, words)

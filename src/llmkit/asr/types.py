@@ -1,0 +1,69 @@
+"""Typed transcripts and transcription events; every adapter renders these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float  # seconds from the start of the recording
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if not self.words:
+            data.pop("words")
+        return data
+
+
+@dataclass
+class Transcript:
+    source: str
+    segments: list[Segment]
+    duration: float = 0.0  # seconds of audio (0 for a transcript read from text)
+    language: str = "en"
+    engine: str = ""
+    model: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(segment.text.strip() for segment in self.segments).strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "duration": self.duration, "language": self.language, "engine": self.engine,
+                "model": self.model, "text": self.text, "segments": [s.to_dict() for s in self.segments]}
+
+
+@dataclass(frozen=True)
+class TranscriptionProgress:
+    """Emitted after each window: how much of the audio is done."""
+
+    seconds_done: float
+    seconds_total: float
+
+    @property
+    def fraction(self) -> float:
+        return min(self.seconds_done / self.seconds_total, 1.0) if self.seconds_total else 1.0
+
+
+@dataclass
+class TranscriptionOptions:
+    language: str | None = None  # None: the model's own (English for *.en models) or detected
+    word_timestamps: bool = False
+    vad: bool = True  # skip silence: no hallucinated text over it
+    batch_size: int = 8
+    beam_size: int = 1
+    window_s: float = 600.0  # audio decoded and transcribed this much at a time: memory stays flat
+    extra: dict[str, Any] = field(default_factory=dict)
