@@ -29,7 +29,6 @@ class AudioWindow:
 
 def probe_duration(path: Path) -> float:
     """Seconds of audio, from the container (0.0 if it does not say)."""
-    import av
 
     with _open(path) as container:
         stream = container.streams.audio[0]

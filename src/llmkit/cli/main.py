@@ -262,9 +262,12 @@ _TOUR = [
 
 
 def _register_subcommands() -> None:
+    from llmkit.cli.meetings import minutes, transcribe
     from llmkit.cli.tokens import tokens_group
 
     cli.add_command(tokens_group)
+    cli.add_command(transcribe)
+    cli.add_command(minutes)
 
 
 _register_subcommands()

@@ -28,6 +28,9 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     ignore_eos: bool = False  # keep going past end-of-sequence (benchmarks; vLLM has the same flag)
+    # Constrain the output to JSON matching this schema (grammar-constrained decoding on llamacpp, the
+    # server's structured output on openai); the transformers backend refuses it rather than ignore it.
+    json_schema: dict | None = None
 
     def __post_init__(self) -> None:
         from llmkit.errors import ConfigError

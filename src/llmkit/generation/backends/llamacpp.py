@@ -6,6 +6,8 @@ llmkit's loop, so cancellation, stop strings and stats behave as in the transfor
 
 from __future__ import annotations
 
+import json
+
 import os
 import threading
 import time
@@ -107,8 +109,12 @@ class LlamaCppBackend:
         if params.seed is not None:
             llm.set_seed(params.seed)
         llm.reset()
+        grammar = None
+        if params.json_schema is not None:
+            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(params.json_schema), verbose=False)
         generator = llm.generate(
             tokens,
+            grammar=grammar,
             temp=params.temperature,
             top_p=params.top_p,
             top_k=params.top_k,

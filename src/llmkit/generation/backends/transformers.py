@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmkit.config import Settings
-from llmkit.errors import PromptTooLongError
+from llmkit.errors import PromptTooLongError, UnsupportedError
 from llmkit.generation.backends.base import register_backend
 from llmkit.generation.sampling import Sampler
 from llmkit.generation.streaming import TokenStreamer, stream_tokens
@@ -119,6 +119,9 @@ class TransformersBackend:
 
     def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
         started = time.perf_counter()
+        if params.json_schema is not None:
+            raise UnsupportedError("JSON-schema-constrained decoding runs on the llamacpp and openai backends; "
+                                   "pass backend='llamacpp' (pip install 'llmkit[llamacpp]')")
         prompt_ids = render_prompt_ids(self.loaded.tokenizer, prompt)
         limit = self.context_length
         if limit and len(prompt_ids) >= limit:

@@ -1,0 +1,161 @@
+"""`llmkit transcribe` and `llmkit minutes`: thin adapters over `llmkit.asr` and `llmkit.minutes`.
+
+Many files per call: each meeting gets its own folder under --out; one that fails is reported and the rest
+go on (exit code 1 at the end if any failed); a meeting already done is skipped unless --force.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from llmkit.errors import LlmkitError
+
+
+def _formats(value: str, known: tuple[str, ...]) -> tuple[str, ...]:
+    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in known]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{', '.join(unknown) or 'none given'}; choose from {', '.join(known)}")
+    return chosen
+
+
+class _Progress:
+    """One updating status line on stderr (a plain line per update when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def show(self, text: str) -> None:
+        if text == self.last:
+            return
+        self.last = text
+        if self.tty:
+            click.echo(f"\r\033[K{text}", err=True, nl=False)
+        else:
+            click.echo(text, err=True)
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            click.echo("", err=True)
+        self.last = ""
+
+
+def _bar(fraction: float, width: int = 24) -> str:
+    filled = int(round(fraction * width))
+    return "[" + "#" * filled + "-" * (width - filled) + f"] {fraction:4.0%}"
+
+
+def _report(failures: list[tuple[str, str]]) -> None:
+    if failures:
+        click.echo(f"{len(failures)} file(s) failed:", err=True)
+        for source, error in failures:
+            click.echo(f"  {source}: {error}", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "-o", default=None, type=click.Path(file_okay=False),
+              help="Folder for transcript files (one sub-folder per input). Without it, text goes to stdout.")
+@click.option("--format", "formats", default="txt,srt,vtt,json", show_default=True, help="Comma-separated.")
+@click.option("--asr-model", default=None, help="tiny.en (embedded), a CTranslate2 Whisper folder or hub id.")
+@click.option("--asr-engine", default=None, help="faster-whisper (default) | openai.")
+@click.option("--language", default=None, help="Language code (default: the model's own / detected).")
+@click.option("--word-timestamps", is_flag=True, help="Also time every word (json).")
+@click.option("--no-vad", is_flag=True, help="Transcribe silence too (VAD is on by default).")
+@click.option("--force", is_flag=True, help="Redo files whose transcript is already in --out.")
+def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timestamps, no_vad, force) -> None:
+    """Transcribe AUDIO files (any format ffmpeg reads) with timestamps, showing progress."""
+    from llmkit.asr import TRANSCRIPT_FORMATS, Transcriber, TranscriptionOptions, TranscriptWriter
+    from llmkit.asr.types import TranscriptionProgress
+
+    chosen = _formats(formats, TRANSCRIPT_FORMATS)
+    options = TranscriptionOptions(language=language, word_timestamps=word_timestamps, vad=not no_vad)
+    transcriber = Transcriber(engine=asr_engine, model=asr_model, options=options)
+    progress, failures = _Progress(), []
+    for source in map(Path, audio):
+        folder = Path(out) / source.stem if out else None
+        if folder and not force and (folder / "transcript.json").is_file():
+            click.echo(f"{source}: already transcribed in {folder} (--force to redo)", err=True)
+            continue
+        try:
+            writer = TranscriptWriter(folder, chosen) if folder else None
+
+            def on_progress(event: TranscriptionProgress, name: str = source.name) -> None:
+                progress.show(f"{name} {_bar(event.fraction)} of the audio")
+
+            transcript = transcriber.transcribe(source, writer=writer, on_progress=on_progress)
+            progress.done()
+            if folder is None:
+                for segment in transcript.segments:
+                    click.echo(f"[{segment.start:8.2f} -> {segment.end:8.2f}] {segment.text}")
+            else:
+                click.echo(f"{source}: {len(transcript.segments)} segments, {transcript.duration:.0f} s -> {folder}",
+                           err=True)
+        except LlmkitError as exc:
+            progress.done()
+            failures.append((str(source), str(exc)))
+            click.echo(f"error: {exc}", err=True)
+    _report(failures)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "-o", default="minutes", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the results; each meeting gets its own sub-folder.")
+@click.option("--model", "-m", default=None, help="Model for the minutes (catalog name, hub id, path).")
+@click.option("--backend", "-b", default=None, help="transformers | llamacpp | openai.")
+@click.option("--asr-model", default=None, help="Whisper model for audio inputs (default: embedded tiny.en).")
+@click.option("--asr-engine", default=None, help="faster-whisper (default) | openai.")
+@click.option("--language", default=None)
+@click.option("--format", "formats", default="md,json,html", show_default=True, help="md,json,html,docx")
+@click.option("--extractor", default="auto", show_default=True, type=click.Choice(["auto", "hybrid", "llm"]),
+              help="hybrid: rules find items, the model writes prose (auto for models under 1B); llm: the model "
+                   "extracts everything as schema-constrained JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the minutes as JSON instead of Markdown.")
+@click.option("--force", is_flag=True, help="Redo meetings already done in --out.")
+def minutes(inputs, out, model, backend, asr_model, asr_engine, language, formats, extractor, as_json,
+            force) -> None:
+    """Minutes from AUDIO or transcript files (txt/srt/vtt/json): summary streamed, files per meeting."""
+    from llmkit.minutes import MINUTES_FORMATS, MinutesDelta, MinutesDone, MinutesOptions, MinutesPipeline
+    from llmkit.minutes.render import to_markdown
+    from llmkit.minutes.service import is_done, meeting_folder
+
+    options = MinutesOptions(model=model, backend=backend, extractor=extractor,
+                             formats=_formats(formats, MINUTES_FORMATS), asr_engine=asr_engine,
+                             asr_model=asr_model, language=language)
+    pipeline = MinutesPipeline(options)
+    progress, failures = _Progress(), []
+    for source in map(Path, inputs):
+        folder = meeting_folder(source, Path(out))
+        if is_done(folder) and not force:
+            click.echo(f"{source}: already done in {folder} (--force to redo)", err=True)
+            continue
+        try:
+            streamed = False
+            for event in pipeline.stream(source, folder):
+                if isinstance(event, MinutesDelta):
+                    if not streamed:
+                        progress.done()
+                        click.echo("Summary: ", nl=False, err=as_json)
+                        streamed = True
+                    click.echo(event.text, nl=False, err=as_json)
+                elif isinstance(event, MinutesDone):
+                    click.echo("", err=as_json)
+                    result = event.minutes
+                    click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) if as_json
+                               else "\n" + to_markdown(result))
+                    click.echo(f"{source}: minutes in {folder} ({result.stats.get('total_s', 0):.0f} s)", err=True)
+                else:
+                    fraction = event.done / event.total if event.total else 1.0
+                    progress.show(f"{source.name} {event.stage:<10} {_bar(fraction)} {event.message}")
+        except LlmkitError as exc:
+            progress.done()
+            failures.append((str(source), str(exc)))
+            click.echo(f"error: {exc}", err=True)
+    _report(failures)

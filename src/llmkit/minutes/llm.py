@@ -1,0 +1,158 @@
+"""The model's part of the minutes: per-chunk key points, JSON extraction (the `llm` extractor), the prose.
+
+Prompts are short and focused on one question each; small models answer those far better than one big
+"write the minutes" request. JSON requests carry a JSON Schema: grammar-constrained on llama.cpp and on
+OpenAI-compatible servers; elsewhere the reply is validated, retried, and kept raw if it stays invalid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from llmkit.errors import UnsupportedError
+from llmkit.generation.types import ChatMessage, TextDelta
+from llmkit.minutes.types import ActionItem, ChunkNotes, Decision
+
+SYSTEM = "You are a precise assistant that writes meeting minutes. Use only facts stated in the transcript."
+JSON_RETRIES = 2
+
+NOTES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "key_points": {"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 200}},
+        "decisions": {"type": "array", "maxItems": 8, "items": {"type": "string", "maxLength": 200}},
+        "action_items": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "owner": {"type": "string", "maxLength": 40},
+                    "task": {"type": "string", "maxLength": 200},
+                    "due": {"type": "string", "maxLength": 40},
+                },
+                "required": ["owner", "task", "due"],
+            },
+        },
+        "open_questions": {"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 200}},
+        "attendees": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 40}},
+    },
+    "required": ["key_points", "decisions", "action_items", "open_questions", "attendees"],
+}
+
+
+class ModelWriter:
+    """Asks the generation engine focused questions; knows whether its backend can constrain JSON."""
+
+    def __init__(self, engine: Any, model: str | None, backend: str | None) -> None:
+        self.engine, self.model, self.backend = engine, model, backend
+
+    def _messages(self, prompt: str) -> list[ChatMessage]:
+        return [ChatMessage("system", SYSTEM), ChatMessage("user", prompt)]
+
+    def stream(self, prompt: str, max_new_tokens: int) -> Iterator[str]:
+        events = self.engine.stream(self._messages(prompt), model=self.model, backend=self.backend,
+                                    max_new_tokens=max_new_tokens, repetition_penalty=1.15)
+        for event in events:
+            if isinstance(event, TextDelta):
+                yield event.text
+
+    def ask(self, prompt: str, max_new_tokens: int) -> str:
+        return "".join(self.stream(prompt, max_new_tokens)).strip()
+
+    def ask_json(self, prompt: str, schema: dict[str, Any], max_new_tokens: int) -> tuple[dict | None, str, int]:
+        """(parsed object or None, last raw reply, attempts used)."""
+        raw = ""
+        for attempt in range(1, JSON_RETRIES + 2):
+            raw = self._json_reply(prompt, schema, max_new_tokens)
+            parsed = _parse_object(raw)
+            if parsed is not None and _valid(parsed, schema):
+                return parsed, raw, attempt
+        return None, raw, JSON_RETRIES + 1
+
+    def _json_reply(self, prompt: str, schema: dict[str, Any], max_new_tokens: int) -> str:
+        stated = f"{prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n{json.dumps(schema)}"
+        try:
+            result = self.engine.generate(self._messages(stated), model=self.model, backend=self.backend,
+                                          max_new_tokens=max_new_tokens, json_schema=schema)
+        except UnsupportedError:  # this backend cannot constrain: ask plainly and validate
+            result = self.engine.generate(self._messages(stated), model=self.model, backend=self.backend,
+                                          max_new_tokens=max_new_tokens)
+        return result.text
+
+
+def _parse_object(raw: str) -> dict | None:
+    start, end = raw.find("{"), raw.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        value = json.loads(raw[start : end + 1])
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _valid(value: dict, schema: dict[str, Any]) -> bool:
+    """The checks the minutes rely on: required keys present, lists of the declared item shape."""
+    for key in schema.get("required", []):
+        if key not in value:
+            return False
+    for key, spec in schema.get("properties", {}).items():
+        if key in value and spec.get("type") == "array":
+            if not isinstance(value[key], list):
+                return False
+            item_type = spec["items"].get("type")
+            expected = dict if item_type == "object" else str
+            if not all(isinstance(item, expected) for item in value[key]):
+                return False
+            if item_type == "object":
+                needed = spec["items"].get("required", [])
+                if not all(all(isinstance(item.get(k), str) for k in needed) for item in value[key]):
+                    return False
+    return True
+
+
+def llm_notes(writer: ModelWriter, part: int, chunk_text: str) -> tuple[ChunkNotes, int]:
+    """The `llm` extractor: the model returns everything for one chunk as schema-checked JSON."""
+    prompt = (f"Transcript of part of a meeting:\n{chunk_text}\n\nList the key points, the decisions made, the "
+              "action items (owner = the person who will do it, task, due date if stated, else \"\"), open "
+              "questions, and the names of the people present.")
+    parsed, raw, attempts = writer.ask_json(prompt, NOTES_SCHEMA, max_new_tokens=700)
+    if parsed is None:
+        return ChunkNotes(part=part, raw=raw), attempts
+    items = [ActionItem(i["owner"].strip() or "unassigned", i["task"].strip(), i.get("due", "").strip())
+             for i in parsed["action_items"] if i["task"].strip()]
+    notes = ChunkNotes(part=part, key_points=[p for p in parsed["key_points"] if p.strip()],
+                       decisions=[Decision(d) for d in parsed["decisions"] if d.strip()], action_items=items,
+                       open_questions=parsed["open_questions"], names=[n.strip() for n in parsed["attendees"]])
+    return notes, attempts
+
+
+def key_point(writer: ModelWriter, chunk_text: str) -> str:
+    """One sentence on what this part of the meeting was about (the hybrid extractor's model step)."""
+    prompt = f"Transcript of part of a meeting:\n{chunk_text}\n\nIn one sentence, what was discussed?"
+    return _one_sentence(writer.ask(prompt, max_new_tokens=60))
+
+
+def summary_prompt(key_points: list[str], decisions: list[Decision], items: list[ActionItem]) -> str:
+    lines = ["Notes from a meeting:"]
+    lines += [f"- Discussed: {point}" for point in key_points]
+    lines += [f"- Decided: {d.text}" for d in decisions]
+    lines += [f"- To do: {i.owner}: {i.task}" for i in items]
+    lines.append("\nWrite a short summary of this meeting in two or three sentences.")
+    return "\n".join(lines)
+
+
+def title_prompt(summary: str) -> str:
+    return f"Meeting summary: {summary}\n\nGive this meeting a title of at most six words. Reply with the title only."
+
+
+def _one_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    for stop in (". ", "! ", "? "):
+        if stop in text:
+            text = text.split(stop)[0] + stop.strip()
+            break
+    return text

@@ -1,0 +1,355 @@
+"""Meeting minutes: audio or transcript -> transcript files -> parts -> map -> reduce -> streamed minutes.
+
+`MinutesPipeline.stream` is the core call (progress, the summary as it is written, the finished minutes);
+`run` collects it; `run_batch` does many meetings, each in its own folder, one failure not stopping the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmkit.asr.files import TRANSCRIPT_FORMATS, TranscriptWriter, read_transcript
+from llmkit.asr.service import Transcriber
+from llmkit.asr.types import Transcript, TranscriptionOptions, TranscriptionProgress
+from llmkit.config import Settings, load_settings
+from llmkit.errors import LlmkitError
+from llmkit.minutes import extract, llm
+from llmkit.minutes.chunking import chunk_sentences, token_counter
+from llmkit.minutes.render import MINUTES_FORMATS, write_minutes
+from llmkit.minutes.types import (
+    ActionItem,
+    Attendee,
+    ChunkNotes,
+    Decision,
+    Minutes,
+    MinutesDelta,
+    MinutesDone,
+    MinutesEvent,
+    MinutesProgress,
+)
+
+TRANSCRIPT_SUFFIXES = {".txt", ".srt", ".vtt", ".json"}
+SMALL_MODEL_B = 1.0  # below this many billion parameters, `auto` picks the hybrid extractor
+
+
+@dataclass
+class MinutesOptions:
+    model: str | None = None  # catalog name, hub id, path; None = the default model
+    backend: str | None = None
+    extractor: str = "auto"  # auto | hybrid | llm
+    part_tokens: int = 1500  # upper bound on a part; small models answer better on short parts
+    reserve_tokens: int = 800  # kept free in the window for instructions and the answer
+    formats: tuple[str, ...] = ("md", "json", "html")
+    transcript_formats: tuple[str, ...] = TRANSCRIPT_FORMATS
+    asr_engine: str | None = None
+    asr_model: str | None = None
+    language: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MinutesPipeline:
+    def __init__(self, options: MinutesOptions | None = None, settings: Settings | None = None,
+                 engine: Any = None, transcriber: Transcriber | None = None) -> None:
+        self.options = options or MinutesOptions()
+        self.settings = settings or load_settings()
+        self._engine = engine
+        self._transcriber = transcriber
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from llmkit.generation.service import Engine
+
+            self._engine = Engine(settings=self.settings)
+        return self._engine
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = Transcriber(self.settings, self.options.asr_engine, self.options.asr_model,
+                                            TranscriptionOptions(language=self.options.language))
+        return self._transcriber
+
+    # -- the core call -------------------------------------------------------------------------------------
+
+    def stream(self, source: Path, out_dir: Path | None = None) -> Iterator[MinutesEvent]:
+        started = time.perf_counter()
+        source = Path(source)
+        transcript = yield from self._transcript(source, out_dir)
+        asr_seconds = time.perf_counter() - started
+        entry = self.engine.resolve(self.options.model)
+        extractor = self._extractor(entry)
+        count, count_note = token_counter(entry.name)
+        budget = self._part_budget(entry)
+        sentences = extract.sentences(transcript.segments)
+        chunks = chunk_sentences(sentences, count, budget)
+        known_names = extract.names_in(sentences)
+        writer = llm.ModelWriter(self.engine, self.options.model, self.options.backend)
+        notes: list[ChunkNotes] = []
+        stats: dict[str, Any] = {"parts": len(chunks), "json_attempts": 0, "json_invalid_parts": 0}
+        for chunk in chunks:
+            yield MinutesProgress("map", chunk.part - 1, len(chunks), f"part {chunk.part}/{len(chunks)}")
+            try:
+                notes.append(self._map(writer, extractor, chunk, known_names, stats))
+            except LlmkitError:
+                _keep_partial_notes(out_dir, notes)
+                raise
+        yield MinutesProgress("map", len(chunks), len(chunks), f"part {len(chunks)}/{len(chunks)}")
+        yield MinutesProgress("reduce", 0, 1, "merging parts")
+        merged = reduce_notes(notes)
+        yield MinutesProgress("write", 0, 1, "writing the minutes")
+        summary = ""
+        for piece in writer.stream(llm.summary_prompt(merged.key_points, merged.decisions, merged.action_items),
+                                   max_new_tokens=90):
+            summary += piece
+            yield MinutesDelta(piece)
+        summary = _whole_sentences(summary, 3)
+        summary, dropped = grounded_prose(summary, transcript.text)
+        discussion_dropped = []
+        for point in merged.key_points[:]:
+            kept, lost = grounded_prose(point, transcript.text)
+            if lost:
+                merged.key_points.remove(point)
+                discussion_dropped += lost
+        title = _clean_title(writer.ask(llm.title_prompt(summary), max_new_tokens=16), transcript.text)
+        minutes = build_minutes(transcript, merged, summary.strip(), title, notes)
+        minutes.source, minutes.model, minutes.extractor = str(source), entry.name, extractor
+        for sentence, terms in dropped + discussion_dropped:
+            minutes.warnings.append(f"dropped a model sentence naming {', '.join(terms)}, which the transcript "
+                                    f"does not: {sentence!r}")
+        if count_note:
+            minutes.warnings.append(f"part sizes {count_note}")
+        stats.update(transcribe_s=round(asr_seconds, 2), total_s=round(time.perf_counter() - started, 2),
+                     audio_s=round(transcript.duration, 2))
+        minutes.stats = stats
+        if out_dir is not None:
+            write_minutes(minutes, out_dir, self.options.formats)
+        yield MinutesDone(minutes)
+
+    def run(self, source: Path, out_dir: Path | None = None) -> Minutes:
+        for event in self.stream(source, out_dir):
+            if isinstance(event, MinutesDone):
+                return event.minutes
+        raise LlmkitError("the minutes pipeline ended without a result")  # pragma: no cover
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def _transcript(self, source: Path, out_dir: Path | None) -> Iterator[MinutesEvent]:
+        if source.suffix.lower() in TRANSCRIPT_SUFFIXES:
+            return read_transcript(source)
+        writer = TranscriptWriter(out_dir, self.options.transcript_formats) if out_dir else None
+        segments = []
+        duration = 0.0
+        try:
+            for event in self.transcriber.stream(source):
+                if isinstance(event, TranscriptionProgress):
+                    duration = event.seconds_total
+                    yield MinutesProgress("transcribe", event.seconds_done, event.seconds_total,
+                                          f"{event.fraction:.0%} of the audio")
+                    continue
+                segments.append(event)
+                if writer:
+                    writer.add(event)
+        finally:
+            if writer:
+                writer.close()
+        engine = self.transcriber.engine
+        transcript = Transcript(str(source), segments, duration, self.options.language or "en", engine.name,
+                                engine.model)
+        if not segments:
+            from llmkit.asr.service import NoSpeechError
+
+            raise NoSpeechError(str(source), duration)
+        if writer:
+            writer.finish(transcript)
+        return transcript
+
+    def _extractor(self, entry: Any) -> str:
+        if self.options.extractor != "auto":
+            return self.options.extractor
+        small = entry.params_b and entry.params_b < SMALL_MODEL_B
+        return "hybrid" if small else "llm"
+
+    def _part_budget(self, entry: Any) -> int:
+        window = entry.context_length or 4096
+        room = window - self.options.reserve_tokens
+        return max(min(self.options.part_tokens, room), 64)
+
+    def _map(self, writer: llm.ModelWriter, extractor: str, chunk: Any, known_names: list[str],
+             stats: dict[str, Any]) -> ChunkNotes:
+        if extractor == "llm":
+            notes, attempts = llm.llm_notes(writer, chunk.part, chunk.text)
+            stats["json_attempts"] += attempts
+            if notes.raw:
+                stats["json_invalid_parts"] += 1
+            for item in notes.action_items:
+                item.timestamp = chunk.sentences[0].time
+            return notes
+        notes = extract.cue_notes(chunk.part, chunk.sentences, known_names)
+        point = llm.key_point(writer, chunk.text)
+        if point:
+            notes.key_points.append(point)
+        return notes
+
+
+def _keep_partial_notes(out_dir: Path | None, notes: list[ChunkNotes]) -> None:
+    """The model failed midway: what the finished parts gave is written next to the transcript."""
+    if out_dir is None or not notes:
+        return
+    from dataclasses import asdict
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "notes.partial.json").write_text(json.dumps([asdict(n) for n in notes], indent=1))
+
+
+# -- reduce and build ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MergedNotes:
+    key_points: list[str]
+    decisions: list[Decision]
+    action_items: list[ActionItem]
+    open_questions: list[str]
+    names: list[str]
+
+
+_STOPWORDS = {"the", "for", "with", "and", "that", "this", "them", "not", "will", "please", "our", "from", "into",
+              "about", "before", "after", "all", "are", "can", "you", "your", "its", "was", "has", "have", "then"}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def _similar(a: str, b: str, threshold: float) -> bool:
+    """Overlap of content words relative to the shorter text: a request and its reply ("Marcus, please
+    book the security review ..." / "I will book the security review by Thursday") share most of theirs."""
+    wa, wb = _words(a), _words(b)
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= threshold
+
+
+def reduce_notes(notes: list[ChunkNotes]) -> MergedNotes:
+    """Merge the parts: near-duplicate decisions and action items (the request and the reply) become one."""
+    items: list[ActionItem] = []
+    for item in (i for n in notes for i in n.action_items):
+        twin = next((x for x in items if _similar(x.task, item.task, 0.6)
+                     and (x.owner == item.owner or "unassigned" in (x.owner, item.owner))), None)
+        if twin is None:
+            items.append(item)
+            continue
+        if twin.owner == "unassigned":
+            twin.owner = item.owner
+        twin.due = twin.due or item.due
+        if len(item.task) > len(twin.task) and twin.owner == item.owner:
+            twin.task = item.task
+    decisions: list[Decision] = []
+    for decision in (d for n in notes for d in n.decisions):
+        if not any(_similar(d.text, decision.text, 0.7) for d in decisions):
+            decisions.append(decision)
+    questions: list[str] = []
+    for question in (q for n in notes for q in n.open_questions):
+        if not any(_similar(q, question, 0.7) for q in questions):
+            questions.append(question)
+    names = sorted({name for n in notes for name in n.names if name})
+    return MergedNotes([p for n in notes for p in n.key_points], decisions, items, questions, names)
+
+
+_DATE = re.compile(
+    r"\b((?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:,)? the \w+ of \w+|"
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}(?:st|nd|rd|th)?"
+    r"(?:,? \d{4})?|\d{4}-\d{2}-\d{2})\b"
+)
+_LOCATION = re.compile(r"\b(?:meeting|we are|we're) (?:is )?(?:in|at) (?:the )?([A-Z][\w ]{2,40}?(?:room|office|hall))\b")
+
+
+def build_minutes(transcript: Transcript, merged: MergedNotes, summary: str, title: str,
+                  notes: list[ChunkNotes]) -> Minutes:
+    text = transcript.text
+    spoken = {w.lower() for w in re.findall(r"[A-Za-z']+", text)}
+    warnings = []
+    for item in merged.action_items:
+        item.grounded = item.owner == "unassigned" or all(p.lower() in spoken for p in item.owner.split())
+        if not item.grounded:
+            warnings.append(f"action item owner {item.owner!r} is not named in the transcript")
+    attendees = [Attendee(name, all(p.lower() in spoken for p in name.split())) for name in merged.names]
+    warnings += [f"attendee {a.name!r} is not named in the transcript" for a in attendees if not a.grounded]
+    raw_parts = [n.part for n in notes if n.raw]
+    if raw_parts:
+        warnings.append(f"the model gave no valid JSON for part(s) {raw_parts} after retries; its raw text is "
+                        "kept in minutes.json under stats.raw_parts")
+    date_match, place_match = _DATE.search(text), _LOCATION.search(text)
+    minutes = Minutes(
+        title=title or "Meeting minutes", summary=summary, attendees=attendees,
+        date=date_match.group(1) if date_match else "", location=place_match.group(1) if place_match else "",
+        discussion=merged.key_points, decisions=merged.decisions, action_items=merged.action_items,
+        open_questions=merged.open_questions, warnings=warnings,
+    )
+    if raw_parts:
+        minutes.stats["raw_parts"] = {n.part: n.raw for n in notes if n.raw}
+    return minutes
+
+
+_TERM = re.compile(r"\$?\d[\d,.:]*%?|(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[A-Z][a-z]+)*\b")
+
+
+def grounded_prose(text: str, transcript_text: str) -> tuple[str, list[tuple[str, list[str]]]]:
+    """Keep the model's sentences whose numbers and proper names all occur in the transcript.
+
+    Small models invent specifics ("a 15% increase", "iOS and Android"); a sentence carrying one is dropped
+    and reported rather than passed off as fact. Returns (kept text, [(dropped sentence, unsupported terms)]).
+    """
+    spoken = transcript_text.lower()
+    kept, dropped = [], []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if not sentence:
+            continue
+        terms = [t for t in _TERM.findall(sentence) if t.strip("$%.,:").lower() not in spoken
+                 and t not in extract.NOT_NAMES]
+        (dropped.append((sentence, terms)) if terms else kept.append(sentence))
+    return " ".join(kept), dropped
+
+
+def _clean_title(text: str, transcript_text: str) -> str:
+    """The model's title, first line only, without numbers the meeting never mentioned (small models add years)."""
+    title = text.strip().splitlines()[0] if text.strip() else ""
+    title = title.strip(" \"'*#").removeprefix("Title:").strip()
+    words = [w for w in title.split() if not (re.fullmatch(r"\W*\d+\W*", w) and w.strip("-–,.()") not in
+                                              transcript_text)]
+    return " ".join(words).strip(" -–:,")[:80]
+
+
+def _whole_sentences(text: str, limit: int) -> str:
+    """At most `limit` sentences, never a cut-off one (the token budget can end mid-sentence)."""
+    parts = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    complete = [p for p in parts if p.endswith((".", "!", "?"))]
+    return " ".join(complete[:limit]) if complete else " ".join(text.split())
+
+
+# -- batch ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchItem:
+    source: str
+    out_dir: str
+    status: str  # done | skipped | failed
+    error: str = ""
+    minutes: Minutes | None = None
+
+
+def meeting_folder(source: Path, out_root: Path) -> Path:
+    return out_root / source.stem
+
+
+def is_done(folder: Path) -> bool:
+    return (folder / "minutes.json").is_file()
+
+
+__all__ = ["MINUTES_FORMATS", "BatchItem", "MinutesOptions", "MinutesPipeline", "is_done", "meeting_folder"]
