@@ -64,11 +64,15 @@ class FasterWhisperEngine(AsrEngine):
         device = _device(settings.device)
         compute_type = "float16" if device == "cuda" else "int8"
         try:
-            self._model = faster_whisper.WhisperModel(source, device=device, compute_type=compute_type,
-                                                      cpu_threads=settings.threads or 0)
+            self._model = faster_whisper.WhisperModel(
+                source, device=device, compute_type=compute_type, cpu_threads=settings.threads or 0
+            )
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelFileError(source, "a CTranslate2 Whisper model folder (model.bin, config.json) or hub id",
-                                 f"could not be loaded ({exc})") from exc
+            raise ModelFileError(
+                source,
+                "a CTranslate2 Whisper model folder (model.bin, config.json) or hub id",
+                f"could not be loaded ({exc})",
+            ) from exc
         self._batched = faster_whisper.BatchedInferencePipeline(self._model)
 
     @staticmethod
@@ -80,16 +84,22 @@ class FasterWhisperEngine(AsrEngine):
             return str(path)
         path = Path(model).expanduser()
         if path.exists() and not (path / "model.bin").is_file():
-            raise ModelFileError(str(path), "a CTranslate2 Whisper model folder (model.bin, config.json)",
-                                 "model.bin is missing")
+            raise ModelFileError(
+                str(path), "a CTranslate2 Whisper model folder (model.bin, config.json)", "model.bin is missing"
+            )
         return str(path) if path.exists() else model
 
     def transcribe_window(self, samples: Any, options: TranscriptionOptions) -> Iterator[Segment]:
-        common = dict(language=options.language, word_timestamps=options.word_timestamps,
-                      beam_size=options.beam_size, **options.extra)
+        common = dict(
+            language=options.language,
+            word_timestamps=options.word_timestamps,
+            beam_size=options.beam_size,
+            **options.extra,
+        )
         if options.vad:
-            segments, _info = self._batched.transcribe(samples, batch_size=options.batch_size, vad_filter=True,
-                                                       **common)
+            segments, _info = self._batched.transcribe(
+                samples, batch_size=options.batch_size, vad_filter=True, **common
+            )
         else:  # the batched pipeline needs VAD to cut its batches; without it, sequential decoding
             segments, _info = self._model.transcribe(samples, vad_filter=False, **common)
         for segment in segments:

@@ -111,7 +111,7 @@ def _json_segments(raw: str, path: Path) -> list[Segment]:
         text = data.get("text") if isinstance(data, dict) else None
         if isinstance(text, str):
             return [Segment(0.0, 0.0, text)]
-        raise InvalidInputError(f"{path}: expected {{\"segments\": [...]}} or {{\"text\": ...}}")
+        raise InvalidInputError(f'{path}: expected {{"segments": [...]}} or {{"text": ...}}')
     segments = []
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):

@@ -24,8 +24,13 @@ TranscriptionEvent = Segment | TranscriptionProgress
 class Transcriber:
     """Holds one loaded ASR engine; `stream` is the core call, `transcribe` collects it."""
 
-    def __init__(self, settings: Settings | None = None, engine: str | None = None, model: str | None = None,
-                 options: TranscriptionOptions | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        engine: str | None = None,
+        model: str | None = None,
+        options: TranscriptionOptions | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self._engine_name, self._model_name = engine, model
         self._engine: AsrEngine | None = None
@@ -60,8 +65,9 @@ class Transcriber:
             segments.append(event)
             if writer:
                 writer.add(event)
-        transcript = Transcript(str(path), segments, duration, self.options.language or "en", self.engine.name,
-                                self.engine.model)
+        transcript = Transcript(
+            str(path), segments, duration, self.options.language or "en", self.engine.name, self.engine.model
+        )
         if writer:
             writer.finish(transcript) if segments else writer.close()
         if not segments:

@@ -42,8 +42,15 @@ class Transcript:
         return " ".join(segment.text.strip() for segment in self.segments).strip()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "duration": self.duration, "language": self.language, "engine": self.engine,
-                "model": self.model, "text": self.text, "segments": [s.to_dict() for s in self.segments]}
+        return {
+            "source": self.source,
+            "duration": self.duration,
+            "language": self.language,
+            "engine": self.engine,
+            "model": self.model,
+            "text": self.text,
+            "segments": [s.to_dict() for s in self.segments],
+        }
 
 
 @dataclass(frozen=True)

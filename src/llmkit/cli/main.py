@@ -238,6 +238,7 @@ def demo(**opts: Any) -> None:
     done = _render(events, echo=True, cancel=cancel)
     _err(_stats_line(done))
     _demo_token_counts(done.text)
+    _demo_minutes(opts["model"], opts["backend"])
     click.echo("\nWhere llmkit's capabilities live:")
     for command, what in _TOUR:
         click.echo(f"  {command:<28} {what}")
@@ -252,11 +253,27 @@ def _demo_token_counts(text: str) -> None:
         click.echo(f"  {row.tokenizer:<8} {row.tokens:>4} tokens  {row.chars_per_token:.2f} chars/token{cost}")
 
 
+def _demo_minutes(model: str | None, backend: str | None) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from llmkit.cli.meetings import run_minutes
+    from llmkit.minutes import SAMPLE_MEETING, MinutesOptions, MinutesPipeline
+
+    click.echo(f"\nMeeting minutes from the sample recording ({SAMPLE_MEETING.name}, 3 min, four voices):")
+    out = Path(tempfile.mkdtemp(prefix="llmkit-demo-minutes-"))
+    failures = run_minutes(
+        MinutesPipeline(MinutesOptions(model=model, backend=backend)), [SAMPLE_MEETING], out, force=True, as_json=False
+    )
+    if failures:
+        _err(f"error: {failures[0][1]}")
+
+
 _TOUR = [
     ("llmkit models", "model catalog: families, context, license, availability here"),
     ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
     ("llmkit tokens ...", "tokenizer lab: encode, decode, compare, special tokens, chat templates"),
-    ("llmkit transcribe / minutes", "meeting minutes from audio (planned: issue 3)"),
+    ("llmkit transcribe / minutes", "transcripts and grounded meeting minutes from audio, batch, md/json/html"),
     ("llmkit synth ...", "synthetic data from dataset specs (planned: issue 4)"),
 ]
 

@@ -60,8 +60,13 @@ def _report(failures: list[tuple[str, str]]) -> None:
 
 @click.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "-o", default=None, type=click.Path(file_okay=False),
-              help="Folder for transcript files (one sub-folder per input). Without it, text goes to stdout.")
+@click.option(
+    "--out",
+    "-o",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for transcript files (one sub-folder per input). Without it, text goes to stdout.",
+)
 @click.option("--format", "formats", default="txt,srt,vtt,json", show_default=True, help="Comma-separated.")
 @click.option("--asr-model", default=None, help="tiny.en (embedded), a CTranslate2 Whisper folder or hub id.")
 @click.option("--asr-engine", default=None, help="faster-whisper (default) | openai.")
@@ -95,8 +100,9 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
                 for segment in transcript.segments:
                     click.echo(f"[{segment.start:8.2f} -> {segment.end:8.2f}] {segment.text}")
             else:
-                click.echo(f"{source}: {len(transcript.segments)} segments, {transcript.duration:.0f} s -> {folder}",
-                           err=True)
+                click.echo(
+                    f"{source}: {len(transcript.segments)} segments, {transcript.duration:.0f} s -> {folder}", err=True
+                )
         except LlmkitError as exc:
             progress.done()
             failures.append((str(source), str(exc)))
@@ -106,33 +112,55 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "-o", default="minutes", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the results; each meeting gets its own sub-folder.")
+@click.option(
+    "--out",
+    "-o",
+    default="minutes",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the results; each meeting gets its own sub-folder.",
+)
 @click.option("--model", "-m", default=None, help="Model for the minutes (catalog name, hub id, path).")
 @click.option("--backend", "-b", default=None, help="transformers | llamacpp | openai.")
 @click.option("--asr-model", default=None, help="Whisper model for audio inputs (default: embedded tiny.en).")
 @click.option("--asr-engine", default=None, help="faster-whisper (default) | openai.")
 @click.option("--language", default=None)
 @click.option("--format", "formats", default="md,json,html", show_default=True, help="md,json,html,docx")
-@click.option("--extractor", default="auto", show_default=True, type=click.Choice(["auto", "hybrid", "llm"]),
-              help="hybrid: rules find items, the model writes prose (auto for models under 1B); llm: the model "
-                   "extracts everything as schema-constrained JSON.")
+@click.option(
+    "--extractor",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "hybrid", "llm"]),
+    help="hybrid: rules find items, the model writes prose (auto for models under 1B); llm: the model "
+    "extracts everything as schema-constrained JSON.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the minutes as JSON instead of Markdown.")
 @click.option("--force", is_flag=True, help="Redo meetings already done in --out.")
-def minutes(inputs, out, model, backend, asr_model, asr_engine, language, formats, extractor, as_json,
-            force) -> None:
+def minutes(inputs, out, model, backend, asr_model, asr_engine, language, formats, extractor, as_json, force) -> None:
     """Minutes from AUDIO or transcript files (txt/srt/vtt/json): summary streamed, files per meeting."""
-    from llmkit.minutes import MINUTES_FORMATS, MinutesDelta, MinutesDone, MinutesOptions, MinutesPipeline
+    from llmkit.minutes import MINUTES_FORMATS, MinutesOptions, MinutesPipeline
+
+    options = MinutesOptions(
+        model=model,
+        backend=backend,
+        extractor=extractor,
+        formats=_formats(formats, MINUTES_FORMATS),
+        asr_engine=asr_engine,
+        asr_model=asr_model,
+        language=language,
+    )
+    _report(run_minutes(MinutesPipeline(options), [Path(i) for i in inputs], Path(out), force, as_json))
+
+
+def run_minutes(pipeline, sources: list[Path], out: Path, force: bool, as_json: bool) -> list[tuple[str, str]]:
+    """Each meeting in turn into its own folder; returns the failures (the others still run)."""
+    from llmkit.minutes import MinutesDelta, MinutesDone
     from llmkit.minutes.render import to_markdown
     from llmkit.minutes.service import is_done, meeting_folder
 
-    options = MinutesOptions(model=model, backend=backend, extractor=extractor,
-                             formats=_formats(formats, MINUTES_FORMATS), asr_engine=asr_engine,
-                             asr_model=asr_model, language=language)
-    pipeline = MinutesPipeline(options)
     progress, failures = _Progress(), []
-    for source in map(Path, inputs):
-        folder = meeting_folder(source, Path(out))
+    for source in sources:
+        folder = meeting_folder(source, out)
         if is_done(folder) and not force:
             click.echo(f"{source}: already done in {folder} (--force to redo)", err=True)
             continue
@@ -148,8 +176,11 @@ def minutes(inputs, out, model, backend, asr_model, asr_engine, language, format
                 elif isinstance(event, MinutesDone):
                     click.echo("", err=as_json)
                     result = event.minutes
-                    click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1) if as_json
-                               else "\n" + to_markdown(result))
+                    click.echo(
+                        json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
+                        if as_json
+                        else "\n" + to_markdown(result)
+                    )
                     click.echo(f"{source}: minutes in {folder} ({result.stats.get('total_s', 0):.0f} s)", err=True)
                 else:
                     fraction = event.done / event.total if event.total else 1.0
@@ -158,4 +189,4 @@ def minutes(inputs, out, model, backend, asr_model, asr_engine, language, format
             progress.done()
             failures.append((str(source), str(exc)))
             click.echo(f"error: {exc}", err=True)
-    _report(failures)
+    return failures

@@ -1,5 +1,7 @@
 """Meeting minutes: audio or transcript in, grounded minutes out (md, json, html, docx), streamed."""
 
+from pathlib import Path
+
 from llmkit.minutes.chunking import TranscriptTooLongError
 from llmkit.minutes.render import MINUTES_FORMATS, write_minutes
 from llmkit.minutes.service import MinutesOptions, MinutesPipeline
@@ -14,8 +16,12 @@ from llmkit.minutes.types import (
     MinutesProgress,
 )
 
+# A 3-minute, four-voice scripted meeting (made with espeak-ng); its script is next to it.
+SAMPLE_MEETING = Path(__file__).parent / "samples" / "sample-meeting.mp3"
+
 __all__ = [
     "MINUTES_FORMATS",
+    "SAMPLE_MEETING",
     "ActionItem",
     "Attendee",
     "Decision",

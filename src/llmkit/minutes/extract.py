@@ -49,15 +49,116 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
 
 
 NOT_NAMES = {
-    "I", "Okay", "Ok", "Yes", "No", "Good", "Thanks", "Thank", "Hello", "Hi", "Hey", "The", "This", "That", "We",
-    "Then", "So", "And", "But", "Also", "Last", "One", "First", "Second", "Third", "Most", "Any", "Our", "Let",
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March",
-    "April", "May", "June", "July", "August", "September", "October", "November", "December", "English",
-    "German", "Spanish", "French", "Germany", "Spain", "France", "Europe", "America", "Sure", "Right", "Fair",
-    "Will", "What", "Why", "How", "When", "Where", "Who", "Do", "Does", "Can", "Should", "Please", "Great",
-    "Welcome", "Today", "Tomorrow", "Here", "There", "It", "Is", "Are", "Every", "From", "With", "For", "In", "On",
-    "At", "By", "To", "If", "Nobody", "Marketing", "Support", "Staging", "Sales", "Finance", "Well", "Now",
-    "Sorry", "Alright", "Perfect", "Cool", "Fine", "Sounds", "Maybe", "Actually", "Just", "Everyone", "All",
+    "I",
+    "Okay",
+    "Ok",
+    "Yes",
+    "No",
+    "Good",
+    "Thanks",
+    "Thank",
+    "Hello",
+    "Hi",
+    "Hey",
+    "The",
+    "This",
+    "That",
+    "We",
+    "Then",
+    "So",
+    "And",
+    "But",
+    "Also",
+    "Last",
+    "One",
+    "First",
+    "Second",
+    "Third",
+    "Most",
+    "Any",
+    "Our",
+    "Let",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "English",
+    "German",
+    "Spanish",
+    "French",
+    "Germany",
+    "Spain",
+    "France",
+    "Europe",
+    "America",
+    "Sure",
+    "Right",
+    "Fair",
+    "Will",
+    "What",
+    "Why",
+    "How",
+    "When",
+    "Where",
+    "Who",
+    "Do",
+    "Does",
+    "Can",
+    "Should",
+    "Please",
+    "Great",
+    "Welcome",
+    "Today",
+    "Tomorrow",
+    "Here",
+    "There",
+    "It",
+    "Is",
+    "Are",
+    "Every",
+    "From",
+    "With",
+    "For",
+    "In",
+    "On",
+    "At",
+    "By",
+    "To",
+    "If",
+    "Nobody",
+    "Marketing",
+    "Support",
+    "Staging",
+    "Sales",
+    "Finance",
+    "Well",
+    "Now",
+    "Sorry",
+    "Alright",
+    "Perfect",
+    "Cool",
+    "Fine",
+    "Sounds",
+    "Maybe",
+    "Actually",
+    "Just",
+    "Everyone",
+    "All",
 }
 _WORD = re.compile(r"\b[A-Z][a-z]{1,15}\b")
 _ADDRESS = re.compile(r"^(?:(?:Hi|Hello|Thanks|Thank you|Okay|Good|So|And|Then)[ ,]+)?([A-Z][a-z]{1,15}),")
@@ -167,11 +268,11 @@ def find_decisions(sentence_list: list[Sentence]) -> list[Decision]:
         match = _DECISION.search(sentence.text)
         if not match or _SELF.search(sentence.text) or sentence.text.endswith("?"):
             continue
-        after = sentence.text[match.end():].strip(" ,.:")
+        after = sentence.text[match.end() :].strip(" ,.:")
         if len(after.split()) < 4 and index + 1 < len(sentence_list):  # "Then let's decide now. We remove ..."
             after = sentence_list[index + 1].text
         elif match.group(0).lower() in ("we will", "then we"):
-            after = sentence.text[match.start():]
+            after = sentence.text[match.start() :]
         text = after.strip().rstrip(".")
         if len(text.split()) >= 4:
             decisions.append(Decision(text[:1].upper() + text[1:], sentence.time))
@@ -179,7 +280,16 @@ def find_decisions(sentence_list: list[Sentence]) -> list[Decision]:
 
 
 def find_open_questions(sentence_list: list[Sentence]) -> list[str]:
-    return [s.text for s in sentence_list if _OPEN.search(s.text)]
+    """Sentences flagged as open; a bare "One open question." hands over to the sentence after it."""
+    found = []
+    for index, sentence in enumerate(sentence_list):
+        if not _OPEN.search(sentence.text):
+            continue
+        if len(sentence.text.split()) < 6 and index + 1 < len(sentence_list):
+            found.append(sentence_list[index + 1].text)
+        else:
+            found.append(sentence.text)
+    return found
 
 
 def cue_notes(part: int, sentence_list: list[Sentence], known_names: list[str]) -> ChunkNotes:

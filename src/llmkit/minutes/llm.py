@@ -18,29 +18,37 @@ from llmkit.minutes.types import ActionItem, ChunkNotes, Decision
 SYSTEM = "You are a precise assistant that writes meeting minutes. Use only facts stated in the transcript."
 JSON_RETRIES = 2
 
+
+def _strings(items: int, length: int) -> dict[str, Any]:
+    return {"type": "array", "maxItems": items, "items": {"type": "string", "maxLength": length}}
+
+
+# Bounded so that the longest valid answer fits in NOTES_MAX_TOKENS: a grammar keeps every token valid, but
+# a reply cut off by the token budget is still unfinished JSON.
 NOTES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "key_points": {"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 200}},
-        "decisions": {"type": "array", "maxItems": 8, "items": {"type": "string", "maxLength": 200}},
+        "key_points": _strings(3, 150),
+        "decisions": _strings(5, 150),
         "action_items": {
             "type": "array",
-            "maxItems": 10,
+            "maxItems": 6,
             "items": {
                 "type": "object",
                 "properties": {
-                    "owner": {"type": "string", "maxLength": 40},
-                    "task": {"type": "string", "maxLength": 200},
-                    "due": {"type": "string", "maxLength": 40},
+                    "owner": {"type": "string", "maxLength": 30},
+                    "task": {"type": "string", "maxLength": 120},
+                    "due": {"type": "string", "maxLength": 30},
                 },
                 "required": ["owner", "task", "due"],
             },
         },
-        "open_questions": {"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 200}},
-        "attendees": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 40}},
+        "open_questions": _strings(3, 150),
+        "attendees": _strings(10, 30),
     },
     "required": ["key_points", "decisions", "action_items", "open_questions", "attendees"],
 }
+NOTES_MAX_TOKENS = 1400
 
 
 class ModelWriter:
@@ -53,8 +61,13 @@ class ModelWriter:
         return [ChatMessage("system", SYSTEM), ChatMessage("user", prompt)]
 
     def stream(self, prompt: str, max_new_tokens: int) -> Iterator[str]:
-        events = self.engine.stream(self._messages(prompt), model=self.model, backend=self.backend,
-                                    max_new_tokens=max_new_tokens, repetition_penalty=1.15)
+        events = self.engine.stream(
+            self._messages(prompt),
+            model=self.model,
+            backend=self.backend,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=1.15,
+        )
         for event in events:
             if isinstance(event, TextDelta):
                 yield event.text
@@ -75,11 +88,17 @@ class ModelWriter:
     def _json_reply(self, prompt: str, schema: dict[str, Any], max_new_tokens: int) -> str:
         stated = f"{prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n{json.dumps(schema)}"
         try:
-            result = self.engine.generate(self._messages(stated), model=self.model, backend=self.backend,
-                                          max_new_tokens=max_new_tokens, json_schema=schema)
+            result = self.engine.generate(
+                self._messages(stated),
+                model=self.model,
+                backend=self.backend,
+                max_new_tokens=max_new_tokens,
+                json_schema=schema,
+            )
         except UnsupportedError:  # this backend cannot constrain: ask plainly and validate
-            result = self.engine.generate(self._messages(stated), model=self.model, backend=self.backend,
-                                          max_new_tokens=max_new_tokens)
+            result = self.engine.generate(
+                self._messages(stated), model=self.model, backend=self.backend, max_new_tokens=max_new_tokens
+            )
         return result.text
 
 
@@ -116,17 +135,27 @@ def _valid(value: dict, schema: dict[str, Any]) -> bool:
 
 def llm_notes(writer: ModelWriter, part: int, chunk_text: str) -> tuple[ChunkNotes, int]:
     """The `llm` extractor: the model returns everything for one chunk as schema-checked JSON."""
-    prompt = (f"Transcript of part of a meeting:\n{chunk_text}\n\nList the key points, the decisions made, the "
-              "action items (owner = the person who will do it, task, due date if stated, else \"\"), open "
-              "questions, and the names of the people present.")
-    parsed, raw, attempts = writer.ask_json(prompt, NOTES_SCHEMA, max_new_tokens=700)
+    prompt = (
+        f"Transcript of part of a meeting:\n{chunk_text}\n\nList the key points, the decisions made, the "
+        'action items (owner = the person who will do it, task, due date if stated, else ""), open '
+        "questions, and the names of the people present."
+    )
+    parsed, raw, attempts = writer.ask_json(prompt, NOTES_SCHEMA, max_new_tokens=NOTES_MAX_TOKENS)
     if parsed is None:
         return ChunkNotes(part=part, raw=raw), attempts
-    items = [ActionItem(i["owner"].strip() or "unassigned", i["task"].strip(), i.get("due", "").strip())
-             for i in parsed["action_items"] if i["task"].strip()]
-    notes = ChunkNotes(part=part, key_points=[p for p in parsed["key_points"] if p.strip()],
-                       decisions=[Decision(d) for d in parsed["decisions"] if d.strip()], action_items=items,
-                       open_questions=parsed["open_questions"], names=[n.strip() for n in parsed["attendees"]])
+    items = [
+        ActionItem(i["owner"].strip() or "unassigned", i["task"].strip(), i.get("due", "").strip())
+        for i in parsed["action_items"]
+        if i["task"].strip()
+    ]
+    notes = ChunkNotes(
+        part=part,
+        key_points=[p for p in parsed["key_points"] if p.strip()],
+        decisions=[Decision(d) for d in parsed["decisions"] if d.strip()],
+        action_items=items,
+        open_questions=parsed["open_questions"],
+        names=[n.strip() for n in parsed["attendees"]],
+    )
     return notes, attempts
 
 

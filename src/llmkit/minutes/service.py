@@ -54,8 +54,13 @@ class MinutesOptions:
 
 
 class MinutesPipeline:
-    def __init__(self, options: MinutesOptions | None = None, settings: Settings | None = None,
-                 engine: Any = None, transcriber: Transcriber | None = None) -> None:
+    def __init__(
+        self,
+        options: MinutesOptions | None = None,
+        settings: Settings | None = None,
+        engine: Any = None,
+        transcriber: Transcriber | None = None,
+    ) -> None:
         self.options = options or MinutesOptions()
         self.settings = settings or load_settings()
         self._engine = engine
@@ -72,8 +77,12 @@ class MinutesPipeline:
     @property
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
-            self._transcriber = Transcriber(self.settings, self.options.asr_engine, self.options.asr_model,
-                                            TranscriptionOptions(language=self.options.language))
+            self._transcriber = Transcriber(
+                self.settings,
+                self.options.asr_engine,
+                self.options.asr_model,
+                TranscriptionOptions(language=self.options.language),
+            )
         return self._transcriber
 
     # -- the core call -------------------------------------------------------------------------------------
@@ -105,8 +114,9 @@ class MinutesPipeline:
         merged = reduce_notes(notes)
         yield MinutesProgress("write", 0, 1, "writing the minutes")
         summary = ""
-        for piece in writer.stream(llm.summary_prompt(merged.key_points, merged.decisions, merged.action_items),
-                                   max_new_tokens=90):
+        for piece in writer.stream(
+            llm.summary_prompt(merged.key_points, merged.decisions, merged.action_items), max_new_tokens=90
+        ):
             summary += piece
             yield MinutesDelta(piece)
         summary = _whole_sentences(summary, 3)
@@ -121,13 +131,17 @@ class MinutesPipeline:
         minutes = build_minutes(transcript, merged, summary.strip(), title, notes)
         minutes.source, minutes.model, minutes.extractor = str(source), entry.name, extractor
         for sentence, terms in dropped + discussion_dropped:
-            minutes.warnings.append(f"dropped a model sentence naming {', '.join(terms)}, which the transcript "
-                                    f"does not: {sentence!r}")
+            minutes.warnings.append(
+                f"dropped a model sentence naming {', '.join(terms)}, which the transcript does not: {sentence!r}"
+            )
         if count_note:
             minutes.warnings.append(f"part sizes {count_note}")
-        stats.update(transcribe_s=round(asr_seconds, 2), total_s=round(time.perf_counter() - started, 2),
-                     audio_s=round(transcript.duration, 2))
-        minutes.stats = stats
+        stats.update(
+            transcribe_s=round(asr_seconds, 2),
+            total_s=round(time.perf_counter() - started, 2),
+            audio_s=round(transcript.duration, 2),
+        )
+        minutes.stats = {**stats, **minutes.stats}
         if out_dir is not None:
             write_minutes(minutes, out_dir, self.options.formats)
         yield MinutesDone(minutes)
@@ -150,8 +164,9 @@ class MinutesPipeline:
             for event in self.transcriber.stream(source):
                 if isinstance(event, TranscriptionProgress):
                     duration = event.seconds_total
-                    yield MinutesProgress("transcribe", event.seconds_done, event.seconds_total,
-                                          f"{event.fraction:.0%} of the audio")
+                    yield MinutesProgress(
+                        "transcribe", event.seconds_done, event.seconds_total, f"{event.fraction:.0%} of the audio"
+                    )
                     continue
                 segments.append(event)
                 if writer:
@@ -160,8 +175,9 @@ class MinutesPipeline:
             if writer:
                 writer.close()
         engine = self.transcriber.engine
-        transcript = Transcript(str(source), segments, duration, self.options.language or "en", engine.name,
-                                engine.model)
+        transcript = Transcript(
+            str(source), segments, duration, self.options.language or "en", engine.name, engine.model
+        )
         if not segments:
             from llmkit.asr.service import NoSpeechError
 
@@ -181,8 +197,9 @@ class MinutesPipeline:
         room = window - self.options.reserve_tokens
         return max(min(self.options.part_tokens, room), 64)
 
-    def _map(self, writer: llm.ModelWriter, extractor: str, chunk: Any, known_names: list[str],
-             stats: dict[str, Any]) -> ChunkNotes:
+    def _map(
+        self, writer: llm.ModelWriter, extractor: str, chunk: Any, known_names: list[str], stats: dict[str, Any]
+    ) -> ChunkNotes:
         if extractor == "llm":
             notes, attempts = llm.llm_notes(writer, chunk.part, chunk.text)
             stats["json_attempts"] += attempts
@@ -220,8 +237,34 @@ class MergedNotes:
     names: list[str]
 
 
-_STOPWORDS = {"the", "for", "with", "and", "that", "this", "them", "not", "will", "please", "our", "from", "into",
-              "about", "before", "after", "all", "are", "can", "you", "your", "its", "was", "has", "have", "then"}
+_STOPWORDS = {
+    "the",
+    "for",
+    "with",
+    "and",
+    "that",
+    "this",
+    "them",
+    "not",
+    "will",
+    "please",
+    "our",
+    "from",
+    "into",
+    "about",
+    "before",
+    "after",
+    "all",
+    "are",
+    "can",
+    "you",
+    "your",
+    "its",
+    "was",
+    "has",
+    "have",
+    "then",
+}
 
 
 def _words(text: str) -> set[str]:
@@ -239,8 +282,14 @@ def reduce_notes(notes: list[ChunkNotes]) -> MergedNotes:
     """Merge the parts: near-duplicate decisions and action items (the request and the reply) become one."""
     items: list[ActionItem] = []
     for item in (i for n in notes for i in n.action_items):
-        twin = next((x for x in items if _similar(x.task, item.task, 0.6)
-                     and (x.owner == item.owner or "unassigned" in (x.owner, item.owner))), None)
+        twin = next(
+            (
+                x
+                for x in items
+                if _similar(x.task, item.task, 0.6) and (x.owner == item.owner or "unassigned" in (x.owner, item.owner))
+            ),
+            None,
+        )
         if twin is None:
             items.append(item)
             continue
@@ -266,11 +315,14 @@ _DATE = re.compile(
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}(?:st|nd|rd|th)?"
     r"(?:,? \d{4})?|\d{4}-\d{2}-\d{2})\b"
 )
-_LOCATION = re.compile(r"\b(?:meeting|we are|we're) (?:is )?(?:in|at) (?:the )?([A-Z][\w ]{2,40}?(?:room|office|hall))\b")
+_LOCATION = re.compile(
+    r"\b(?:meeting|we are|we're) (?:is )?(?:in|at) (?:the )?([A-Z][\w ]{2,40}?(?:room|office|hall))\b"
+)
 
 
-def build_minutes(transcript: Transcript, merged: MergedNotes, summary: str, title: str,
-                  notes: list[ChunkNotes]) -> Minutes:
+def build_minutes(
+    transcript: Transcript, merged: MergedNotes, summary: str, title: str, notes: list[ChunkNotes]
+) -> Minutes:
     text = transcript.text
     spoken = {w.lower() for w in re.findall(r"[A-Za-z']+", text)}
     warnings = []
@@ -278,18 +330,29 @@ def build_minutes(transcript: Transcript, merged: MergedNotes, summary: str, tit
         item.grounded = item.owner == "unassigned" or all(p.lower() in spoken for p in item.owner.split())
         if not item.grounded:
             warnings.append(f"action item owner {item.owner!r} is not named in the transcript")
+        if item.due and grounded_prose(item.due, text)[1]:
+            warnings.append(f"dropped due date {item.due!r} of {item.task!r}: not stated in the transcript")
+            item.due = ""
     attendees = [Attendee(name, all(p.lower() in spoken for p in name.split())) for name in merged.names]
     warnings += [f"attendee {a.name!r} is not named in the transcript" for a in attendees if not a.grounded]
     raw_parts = [n.part for n in notes if n.raw]
     if raw_parts:
-        warnings.append(f"the model gave no valid JSON for part(s) {raw_parts} after retries; its raw text is "
-                        "kept in minutes.json under stats.raw_parts")
+        warnings.append(
+            f"the model gave no valid JSON for part(s) {raw_parts} after retries; its raw text is "
+            "kept in minutes.json under stats.raw_parts"
+        )
     date_match, place_match = _DATE.search(text), _LOCATION.search(text)
     minutes = Minutes(
-        title=title or "Meeting minutes", summary=summary, attendees=attendees,
-        date=date_match.group(1) if date_match else "", location=place_match.group(1) if place_match else "",
-        discussion=merged.key_points, decisions=merged.decisions, action_items=merged.action_items,
-        open_questions=merged.open_questions, warnings=warnings,
+        title=title or "Meeting minutes",
+        summary=summary,
+        attendees=attendees,
+        date=date_match.group(1) if date_match else "",
+        location=place_match.group(1) if place_match else "",
+        discussion=merged.key_points,
+        decisions=merged.decisions,
+        action_items=merged.action_items,
+        open_questions=merged.open_questions,
+        warnings=warnings,
     )
     if raw_parts:
         minutes.stats["raw_parts"] = {n.part: n.raw for n in notes if n.raw}
@@ -310,8 +373,9 @@ def grounded_prose(text: str, transcript_text: str) -> tuple[str, list[tuple[str
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
         if not sentence:
             continue
-        terms = [t for t in _TERM.findall(sentence) if t.strip("$%.,:").lower() not in spoken
-                 and t not in extract.NOT_NAMES]
+        terms = [
+            t for t in _TERM.findall(sentence) if t.strip("$%.,:").lower() not in spoken and t not in extract.NOT_NAMES
+        ]
         (dropped.append((sentence, terms)) if terms else kept.append(sentence))
     return " ".join(kept), dropped
 
@@ -320,8 +384,9 @@ def _clean_title(text: str, transcript_text: str) -> str:
     """The model's title, first line only, without numbers the meeting never mentioned (small models add years)."""
     title = text.strip().splitlines()[0] if text.strip() else ""
     title = title.strip(" \"'*#").removeprefix("Title:").strip()
-    words = [w for w in title.split() if not (re.fullmatch(r"\W*\d+\W*", w) and w.strip("-–,.()") not in
-                                              transcript_text)]
+    words = [
+        w for w in title.split() if not (re.fullmatch(r"\W*\d+\W*", w) and w.strip("-–,.()") not in transcript_text)
+    ]
     return " ".join(words).strip(" -–:,")[:80]
 
 

@@ -7,7 +7,6 @@ llmkit's loop, so cancellation, stop strings and stats behave as in the transfor
 from __future__ import annotations
 
 import json
-
 import os
 import threading
 import time
