@@ -68,3 +68,27 @@ def test_bad_sampling_values_are_refused():
         llmkit.SamplingParams(top_p=0)
     with pytest.raises(ConfigError, match="max_new_tokens"):
         llmkit.SamplingParams(max_new_tokens=0)
+
+
+@pytest.mark.parametrize("module", ["llmkit.tokens", "llmkit.asr", "llmkit.minutes"])
+def test_capability_packages_import_light_and_export_their_api(module):
+    heavy = ("torch", "transformers", "llama_cpp", "faster_whisper", "ctranslate2", "av", "tiktoken", "sentencepiece")
+    code = (f"import sys, importlib; m = importlib.import_module({module!r}); "
+            f"assert all(hasattr(m, n) for n in m.__all__); "
+            f"print(sorted(x for x in {heavy!r} if x in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "blocked, call, line",
+    [
+        ("faster_whisper", "from llmkit.asr import Transcriber; Transcriber().engine", "pip install 'llmkit[asr]'"),
+        ("docx", "from llmkit.minutes.render import to_docx; to_docx(None, None)", "pip install 'llmkit[docx]'"),
+    ],
+)
+def test_missing_extras_name_the_install_line(blocked, call, line):
+    code = f"import sys; sys.modules[{blocked!r}] = None\nfrom llmkit.errors import MissingExtraError\n" \
+           f"try:\n    {call}\nexcept MissingExtraError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert line in out

@@ -91,17 +91,44 @@ class MinutesPipeline:
         started = time.perf_counter()
         source = Path(source)
         transcript = yield from self._transcript(source, out_dir)
-        asr_seconds = time.perf_counter() - started
+        stats: dict[str, Any] = {
+            "transcribe_s": round(time.perf_counter() - started, 2),
+            "audio_s": round(transcript.duration, 2),
+            "json_attempts": 0,
+            "json_invalid_parts": 0,
+        }
         entry = self.engine.resolve(self.options.model)
         extractor = self._extractor(entry)
-        count, count_note = token_counter(entry.name)
-        budget = self._part_budget(entry)
-        sentences = extract.sentences(transcript.segments)
-        chunks = chunk_sentences(sentences, count, budget)
-        known_names = extract.names_in(sentences)
         writer = llm.ModelWriter(self.engine, self.options.model, self.options.backend)
+        notes, count_note = yield from self._map_parts(transcript, entry, extractor, writer, stats, out_dir)
+        yield MinutesProgress("reduce", 0, 1, "merging parts")
+        merged = reduce_notes(notes)
+        yield MinutesProgress("write", 0, 1, "writing the minutes")
+        minutes = yield from self._write(transcript, merged, notes, writer)
+        minutes.source, minutes.model, minutes.extractor = str(source), entry.name, extractor
+        if count_note:
+            minutes.warnings.append(f"part sizes {count_note}")
+        minutes.stats = {**stats, "total_s": round(time.perf_counter() - started, 2), **minutes.stats}
+        if out_dir is not None:
+            write_minutes(minutes, out_dir, self.options.formats)
+        yield MinutesDone(minutes)
+
+    def _map_parts(
+        self,
+        transcript: Transcript,
+        entry: Any,
+        extractor: str,
+        writer: llm.ModelWriter,
+        stats: dict[str, Any],
+        out_dir: Path | None,
+    ) -> Iterator[MinutesEvent]:
+        """Parts by the model's token counts, then each part's notes; returns (notes, token-count caveat)."""
+        count, count_note = token_counter(entry.name)
+        sentences = extract.sentences(transcript.segments)
+        chunks = chunk_sentences(sentences, count, self._part_budget(entry))
+        known_names = extract.names_in(sentences)
+        stats["parts"] = len(chunks)
         notes: list[ChunkNotes] = []
-        stats: dict[str, Any] = {"parts": len(chunks), "json_attempts": 0, "json_invalid_parts": 0}
         for chunk in chunks:
             yield MinutesProgress("map", chunk.part - 1, len(chunks), f"part {chunk.part}/{len(chunks)}")
             try:
@@ -110,41 +137,30 @@ class MinutesPipeline:
                 _keep_partial_notes(out_dir, notes)
                 raise
         yield MinutesProgress("map", len(chunks), len(chunks), f"part {len(chunks)}/{len(chunks)}")
-        yield MinutesProgress("reduce", 0, 1, "merging parts")
-        merged = reduce_notes(notes)
-        yield MinutesProgress("write", 0, 1, "writing the minutes")
+        return notes, count_note
+
+    def _write(
+        self, transcript: Transcript, merged: MergedNotes, notes: list[ChunkNotes], writer: llm.ModelWriter
+    ) -> Iterator[MinutesEvent]:
+        """The summary streamed as the model writes it, then the title; model text is checked for grounding."""
         summary = ""
-        for piece in writer.stream(
-            llm.summary_prompt(merged.key_points, merged.decisions, merged.action_items), max_new_tokens=90
-        ):
+        prompt = llm.summary_prompt(merged.key_points, merged.decisions, merged.action_items)
+        for piece in writer.stream(prompt, max_new_tokens=90):
             summary += piece
             yield MinutesDelta(piece)
-        summary = _whole_sentences(summary, 3)
-        summary, dropped = grounded_prose(summary, transcript.text)
-        discussion_dropped = []
-        for point in merged.key_points[:]:
-            kept, lost = grounded_prose(point, transcript.text)
+        summary, dropped = grounded_prose(_whole_sentences(summary, 3), transcript.text)
+        for point in list(merged.key_points):
+            lost = grounded_prose(point, transcript.text)[1]
             if lost:
                 merged.key_points.remove(point)
-                discussion_dropped += lost
+                dropped += lost
         title = _clean_title(writer.ask(llm.title_prompt(summary), max_new_tokens=16), transcript.text)
         minutes = build_minutes(transcript, merged, summary.strip(), title, notes)
-        minutes.source, minutes.model, minutes.extractor = str(source), entry.name, extractor
-        for sentence, terms in dropped + discussion_dropped:
+        for sentence, terms in dropped:
             minutes.warnings.append(
                 f"dropped a model sentence naming {', '.join(terms)}, which the transcript does not: {sentence!r}"
             )
-        if count_note:
-            minutes.warnings.append(f"part sizes {count_note}")
-        stats.update(
-            transcribe_s=round(asr_seconds, 2),
-            total_s=round(time.perf_counter() - started, 2),
-            audio_s=round(transcript.duration, 2),
-        )
-        minutes.stats = {**stats, **minutes.stats}
-        if out_dir is not None:
-            write_minutes(minutes, out_dir, self.options.formats)
-        yield MinutesDone(minutes)
+        return minutes
 
     def run(self, source: Path, out_dir: Path | None = None) -> Minutes:
         for event in self.stream(source, out_dir):
@@ -209,7 +225,7 @@ class MinutesPipeline:
                 item.timestamp = chunk.sentences[0].time
             return notes
         notes = extract.cue_notes(chunk.part, chunk.sentences, known_names)
-        point = llm.key_point(writer, chunk.text)
+        point = llm.key_point(writer, [sentence.text for sentence in chunk.sentences])
         if point:
             notes.key_points.append(point)
         return notes

@@ -1,0 +1,244 @@
+"""Meeting minutes: quality on the scripted evaluation meetings, transcription speed against faster-whisper
+called directly, a 60-minute meeting end to end, and peak memory for 30 minutes vs 2 hours. One run.
+
+    .venv/bin/python benchmarks/minutes.py [--rounds 3] [--skip-long] [--json docs/minutes-results.json]
+
+Quality (benchmarks/meetings/*.json: five meetings, 2-3 minutes, three or four espeak-ng voices): word
+error rate of the embedded Whisper tiny.en against the script; precision and recall of action items (same
+owner, and at least half the reference task's content words) and of decisions, for the embedded SmolLM2 with
+the default hybrid extractor on the ASR transcript and on the script itself (a perfect ASR), and with the
+llm extractor (grammar-constrained JSON on llama.cpp) on the script.
+
+Speed: the five meetings joined into one ~12-minute file; llmkit's `Transcriber` against faster-whisper's
+`BatchedInferencePipeline` on `decode_audio(file)` (batch 8, VAD, the same model and threads), taking turns,
+best of `--rounds`. Long runs (60-minute end to end; 30 min vs 2 h memory) each run in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MEETINGS = ROOT / "benchmarks" / "meetings"
+NAMES = ["launch-review", "budget-planning", "incident-postmortem", "hiring-sync", "office-move"]
+THREADS = 2
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. Not getrusage's ru_maxrss: Linux carries that across exec,
+    so a child started from a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def joined_wav(target: Path, minutes: float) -> Path:
+    """The evaluation meetings, decoded and repeated to `minutes` of 16 kHz mono audio, written as WAV."""
+    import numpy as np
+    from faster_whisper import decode_audio
+
+    clips = [decode_audio(str(MEETINGS / f"{name}.mp3")) for name in NAMES]
+    gap = np.zeros(16000, dtype=np.float32)
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        written, index = 0, 0
+        while written < minutes * 60 * 16000:
+            clip = np.concatenate([clips[index % len(clips)], gap])
+            out.writeframes((np.clip(clip, -1, 1) * 32767).astype("<i2").tobytes())
+            written += len(clip)
+            index += 1
+    return target
+
+
+def script(name: str) -> dict:
+    return json.loads((MEETINGS / f"{name}.json").read_text())
+
+
+def script_transcript(name: str, folder: Path) -> Path:
+    lines = json.loads((MEETINGS / f"{name}.lines.json").read_text())
+    path = folder / f"{name}.txt"
+    path.write_text(
+        "".join(
+            f"[{int(x['start']) // 3600:02d}:{int(x['start']) // 60 % 60:02d}:{int(x['start']) % 60:02d}] {x['text']}\n"
+            for x in lines
+        )
+    )
+    return path
+
+
+def quality(tmp: Path) -> list[dict]:
+    from llmkit.asr import Transcriber
+    from llmkit.minutes import MinutesOptions, MinutesPipeline
+    from llmkit.minutes.evaluation import action_item_score, score, word_error_rate
+
+    transcriber = Transcriber()
+    hybrid = MinutesPipeline(MinutesOptions(formats=("json",)), transcriber=transcriber)
+    llm = MinutesPipeline(
+        MinutesOptions(extractor="llm", backend="llamacpp", formats=("json",)),
+        engine=hybrid.engine,
+        transcriber=transcriber,
+    )
+    rows = []
+    for name in NAMES:
+        reference = script(name)
+        spoken = " ".join(text for _speaker, text in reference["lines"])
+        started = time.perf_counter()
+        from_audio = hybrid.run(MEETINGS / f"{name}.mp3", tmp / name)
+        audio_s = time.perf_counter() - started
+        asr_text = (tmp / name / "transcript.txt").read_text()
+        asr_text = " ".join(line.split("] ", 1)[-1] for line in asr_text.splitlines())
+        row = {
+            "meeting": name,
+            "minutes_of_audio": round(from_audio.stats["audio_s"] / 60, 2),
+            "wer": round(word_error_rate(spoken, asr_text), 3),
+            "pipeline_s": round(audio_s, 1),
+        }
+        perfect = hybrid.run(script_transcript(name, tmp))
+        constrained = llm.run(script_transcript(name, tmp))
+        for label, minutes in (("audio", from_audio), ("script", perfect), ("llm_script", constrained)):
+            items = action_item_score(reference["action_items"], minutes.action_items)
+            decisions = score(reference["decisions"], [d.text for d in minutes.decisions])
+            row[label] = {
+                "items_p": round(items.precision, 2),
+                "items_r": round(items.recall, 2),
+                "decisions_p": round(decisions.precision, 2),
+                "decisions_r": round(decisions.recall, 2),
+                "invalid_json_parts": minutes.stats.get("json_invalid_parts", 0),
+            }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def speed(tmp: Path, rounds: int) -> dict:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+
+    from llmkit.asr import Transcriber
+    from llmkit.models.assets import WHISPER_TINY_EN
+
+    audio_file = joined_wav(tmp / "twelve.wav", 12)
+    duration = wave.open(str(audio_file)).getnframes() / 16000
+    model = WhisperModel(str(WHISPER_TINY_EN.path()), device="cpu", compute_type="int8", cpu_threads=THREADS)
+    direct = BatchedInferencePipeline(model)
+    ours = Transcriber()
+    _ = ours.engine  # loaded outside the timing, as the reference's model is
+
+    def reference() -> None:
+        segments, _ = direct.transcribe(decode_audio(str(audio_file)), batch_size=8, vad_filter=True)
+        list(segments)
+
+    best = {"faster-whisper": float("inf"), "llmkit": float("inf")}
+    for round_number in range(rounds):
+        order = [("faster-whisper", reference), ("llmkit", lambda: ours.transcribe(audio_file))]
+        for label, fn in order if round_number % 2 == 0 else reversed(order):
+            started = time.perf_counter()
+            fn()
+            best[label] = min(best[label], time.perf_counter() - started)
+    return {
+        "audio_s": round(duration, 1),
+        **{f"{k}_s": round(v, 2) for k, v in best.items()},
+        **{f"{k}_x_realtime": round(duration / v, 1) for k, v in best.items()},
+        "ratio": round(best["faster-whisper"] / best["llmkit"], 3),
+    }
+
+
+def child(kind: str, path: str) -> None:
+    """Runs in a fresh process: one long measurement, then prints one JSON line."""
+    started = time.perf_counter()
+    if kind == "transcribe":
+        from llmkit.asr import Transcriber
+
+        transcript = Transcriber().transcribe(Path(path))
+        result = {"segments": len(transcript.segments), "audio_s": round(transcript.duration, 1)}
+    else:
+        from llmkit.minutes import MinutesOptions, MinutesPipeline
+
+        out = Path(tempfile.mkdtemp(prefix="minutes-60-"))
+        minutes = MinutesPipeline(MinutesOptions()).run(Path(path), out)
+        result = {
+            "parts": minutes.stats["parts"],
+            "audio_s": minutes.stats["audio_s"],
+            "transcribe_s": minutes.stats["transcribe_s"],
+            "action_items": len(minutes.action_items),
+            "decisions": len(minutes.decisions),
+        }
+    result.update(seconds=round(time.perf_counter() - started, 1), peak_rss_mb=round(peak_rss_mb()))
+    print(json.dumps(result))
+
+
+def in_child(kind: str, path: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-long", action="store_true", help="Skip the 60-minute and 2-hour runs.")
+    parser.add_argument("--only", default="quality,speed,long")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if "quality" in args.only:
+            results["quality"] = quality(tmp)
+            print_quality(results["quality"])
+        if "speed" in args.only:
+            results["speed"] = speed(tmp, args.rounds)
+            print("\ntranscription speed:", json.dumps(results["speed"]), flush=True)
+        if "long" in args.only and not args.skip_long:
+            hour = joined_wav(tmp / "sixty.wav", 60)
+            results["end_to_end_60min"] = in_child("minutes", hour)
+            print("60-minute meeting end to end:", json.dumps(results["end_to_end_60min"]), flush=True)
+            half = joined_wav(tmp / "thirty.wav", 30)
+            results["memory_30min"] = in_child("transcribe", half)
+            print("transcribe 30 min:", json.dumps(results["memory_30min"]), flush=True)
+            two = joined_wav(tmp / "two-hours.wav", 120)
+            results["memory_2h"] = in_child("transcribe", two)
+            print("transcribe 2 h:", json.dumps(results["memory_2h"]), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def print_quality(rows: list[dict]) -> None:
+    print(
+        f"\n{'meeting':<20} {'min':>4} {'WER':>5}   {'audio: items P/R':>16} {'dec P/R':>9}   "
+        f"{'script: items P/R':>17} {'dec P/R':>9}   {'llm+grammar: items P/R':>22} {'dec P/R':>9}"
+    )
+    for row in rows:
+        cells = [f"{row[k]['items_p']:.2f}/{row[k]['items_r']:.2f}" for k in ("audio", "script", "llm_script")]
+        decs = [f"{row[k]['decisions_p']:.2f}/{row[k]['decisions_r']:.2f}" for k in ("audio", "script", "llm_script")]
+        print(
+            f"{row['meeting']:<20} {row['minutes_of_audio']:>4.1f} {row['wer']:>5.3f}   {cells[0]:>16} {decs[0]:>9}   "
+            f"{cells[1]:>17} {decs[1]:>9}   {cells[2]:>22} {decs[2]:>9}"
+        )
+    mean = lambda key, sub: sum(r[key][sub] for r in rows) / len(rows)  # noqa: E731
+    print(
+        f"{'mean':<20} {'':>4} {sum(r['wer'] for r in rows) / len(rows):>5.3f}   "
+        + "   ".join(
+            f"{mean(k, 'items_p'):.2f}/{mean(k, 'items_r'):.2f} {mean(k, 'decisions_p'):.2f}/{mean(k, 'decisions_r'):.2f}"
+            for k in ("audio", "script", "llm_script")
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
