@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class MinutesOptions:
     asr_engine: str | None = None
     asr_model: str | None = None
     language: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class MinutesPipeline:

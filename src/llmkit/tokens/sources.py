@@ -10,7 +10,7 @@ import difflib
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +264,6 @@ class ResolvedTokenizer:
     price_per_m_tokens: float = 0.0
     price_source: str = ""
     template: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def available_names() -> list[str]:
