@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 from llmkit.asr.audio import AudioError, probe_duration, read_windows
@@ -53,26 +53,41 @@ class Transcriber:
             done = window.start + len(window.samples) / 16000
             yield TranscriptionProgress(done, max(total, done))
 
-    def transcribe(self, path: Path, writer: TranscriptWriter | None = None, on_progress=None) -> Transcript:
-        """The whole transcript; with a writer, each segment is on disk as soon as it is known."""
+    def stream_to(
+        self, path: Path, writer: TranscriptWriter | None = None
+    ) -> Generator[TranscriptionEvent, None, Transcript]:
+        """`stream`, writing each segment as it comes; returns the finished transcript."""
         segments, duration = [], 0.0
-        for event in self.stream(path):
-            if isinstance(event, TranscriptionProgress):
-                duration = event.seconds_total
-                if on_progress:
-                    on_progress(event)
-                continue
-            segments.append(event)
+        try:
+            for event in self.stream(path):
+                if isinstance(event, TranscriptionProgress):
+                    duration = event.seconds_total
+                else:
+                    segments.append(event)
+                    if writer:
+                        writer.add(event)
+                yield event
+        finally:
             if writer:
-                writer.add(event)
-        transcript = Transcript(
-            str(path), segments, duration, self.options.language or "en", self.engine.name, self.engine.model
-        )
-        if writer:
-            writer.finish(transcript) if segments else writer.close()
+                writer.close()  # what was written stays on disk, whatever stopped the loop
         if not segments:
             raise NoSpeechError(str(path), duration)
+        engine = self.engine
+        transcript = Transcript(str(path), segments, duration, self.options.language or "en", engine.name, engine.model)
+        if writer:
+            writer.finish(transcript)
         return transcript
+
+    def transcribe(self, path: Path, writer: TranscriptWriter | None = None, on_progress=None) -> Transcript:
+        """The whole transcript; with a writer, each segment is on disk as soon as it is known."""
+        events = self.stream_to(path, writer)
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                return done.value
+            if on_progress and isinstance(event, TranscriptionProgress):
+                on_progress(event)
 
 
 def _duration_or_zero(path: Path) -> float:

@@ -170,36 +170,20 @@ class MinutesPipeline:
     # -- steps -------------------------------------------------------------------------------------------
 
     def _transcript(self, source: Path, out_dir: Path | None) -> Iterator[MinutesEvent]:
+        """A transcript file as read, or the audio transcribed (files written as they grow, progress shown)."""
         if source.suffix.lower() in TRANSCRIPT_SUFFIXES:
             return read_transcript(source)
         writer = TranscriptWriter(out_dir, self.options.transcript_formats) if out_dir else None
-        segments = []
-        duration = 0.0
-        try:
-            for event in self.transcriber.stream(source):
-                if isinstance(event, TranscriptionProgress):
-                    duration = event.seconds_total
-                    yield MinutesProgress(
-                        "transcribe", event.seconds_done, event.seconds_total, f"{event.fraction:.0%} of the audio"
-                    )
-                    continue
-                segments.append(event)
-                if writer:
-                    writer.add(event)
-        finally:
-            if writer:
-                writer.close()
-        engine = self.transcriber.engine
-        transcript = Transcript(
-            str(source), segments, duration, self.options.language or "en", engine.name, engine.model
-        )
-        if not segments:
-            from llmkit.asr.service import NoSpeechError
-
-            raise NoSpeechError(str(source), duration)
-        if writer:
-            writer.finish(transcript)
-        return transcript
+        events = self.transcriber.stream_to(source, writer)
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                return done.value
+            if isinstance(event, TranscriptionProgress):
+                yield MinutesProgress(
+                    "transcribe", event.seconds_done, event.seconds_total, f"{event.fraction:.0%} of the audio"
+                )
 
     def _extractor(self, entry: Any) -> str:
         if self.options.extractor != "auto":

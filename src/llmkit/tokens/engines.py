@@ -162,18 +162,16 @@ class TiktokenEngine(TokenizerEngine):
         body = ids[1:] if add_special and self.bos else ids
         pieces = [self._encoding.decode_single_token_bytes(token_id) for token_id in body]
         spans = _spans_from_lengths(text, [len(piece) for piece in pieces])
-        special_ids = set(self._specials.values())
         tokens = [Token(self.bos.id, self.bos.text, 0, 0, True)] if add_special and self.bos else []
         for token_id, piece, (start, end) in zip(body, pieces, spans, strict=True):
-            is_special = token_id in special_ids
+            is_special = token_id in self._special_ids
             shown = piece.decode("utf-8") if is_special else as_byte_level(piece)
             tokens.append(Token(token_id, shown, start, end, is_special))
         return text, tokens
 
     def decode(self, ids: Sequence[int], *, skip_special: bool = False) -> str:
         if skip_special:
-            special_ids = set(self._specials.values())
-            ids = [token_id for token_id in ids if token_id not in special_ids]
+            ids = [token_id for token_id in ids if token_id not in self._special_ids]
         return self._encoding.decode(list(ids), errors="replace")
 
 

@@ -48,8 +48,10 @@ def request_body(model: str, prompt: Prompt, params: SamplingParams) -> dict[str
     if params.stop:
         body["stop"] = list(params.stop)
     if params.json_schema is not None:
-        body["response_format"] = {"type": "json_schema",
-                                   "json_schema": {"name": "output", "schema": params.json_schema, "strict": True}}
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": params.json_schema, "strict": True},
+        }
     if params.seed is not None:
         body["seed"] = params.seed
     if params.ignore_eos:

@@ -120,8 +120,10 @@ class TransformersBackend:
     def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
         started = time.perf_counter()
         if params.json_schema is not None:
-            raise UnsupportedError("JSON-schema-constrained decoding runs on the llamacpp and openai backends; "
-                                   "pass backend='llamacpp' (pip install 'llmkit[llamacpp]')")
+            raise UnsupportedError(
+                "JSON-schema-constrained decoding runs on the llamacpp and openai backends; "
+                "pass backend='llamacpp' (pip install 'llmkit[llamacpp]')"
+            )
         prompt_ids = render_prompt_ids(self.loaded.tokenizer, prompt)
         limit = self.context_length
         if limit and len(prompt_ids) >= limit:
