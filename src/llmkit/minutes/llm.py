@@ -197,9 +197,10 @@ def title_prompt(summary: str) -> str:
 
 
 def _one_sentence(text: str) -> str:
+    """The first sentence; nothing if it is a fragment ("The details were as follows:")."""
     text = " ".join(text.split())
     for stop in (". ", "! ", "? "):
         if stop in text:
             text = text.split(stop)[0] + stop.strip()
             break
-    return text
+    return "" if text.endswith(":") or len(text.split()) < 5 else text

@@ -383,9 +383,7 @@ def _clean_title(text: str, transcript_text: str) -> str:
     """The model's title, first line only, without numbers the meeting never mentioned (small models add years)."""
     title = text.strip().splitlines()[0] if text.strip() else ""
     title = title.strip(" \"'*#").removeprefix("Title:").strip()
-    words = [
-        w for w in title.split() if not (re.fullmatch(r"\W*\d+\W*", w) and w.strip("-–,.()") not in transcript_text)
-    ]
+    words = [w for w in title.split() if all(number in transcript_text for number in re.findall(r"\d+", w))]
     return " ".join(words).strip(" -–:,")[:80]
 
 
