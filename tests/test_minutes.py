@@ -240,3 +240,36 @@ def test_cli_transcribe_writes_files_and_help(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "hiring-sync").iterdir()) == ["transcript.srt", "transcript.txt"]
     assert "100%" in result.stderr
+
+
+def test_cue_rules_for_requests_replies_and_decisions():
+    from llmkit.asr.types import Segment
+    from llmkit.minutes.extract import find_action_items, find_decisions, sentences
+    from llmkit.minutes.service import reduce_notes
+    from llmkit.minutes.types import ChunkNotes
+
+    said = sentences(
+        [
+            Segment(0, 30, "Tom, you are right about that. Noah, you rewrite the take home task. Good, David."),
+            Segment(
+                30,
+                60,
+                "Please list the unused licenses before May. Marcus, please book the security review. "
+                "Will do. I will book the security review by Thursday. So two decisions. First, every "
+                "service gets a hard limit on connections. Second, staging gets a bigger database.",
+            ),
+        ]
+    )
+    items = find_action_items(said, [])
+    assert [(i.owner, i.task) for i in items][:3] == [
+        ("Noah", "Rewrite the take home task"),
+        ("David", "List the unused licenses"),
+        ("Marcus", "Book the security review"),
+    ]
+    merged = reduce_notes([ChunkNotes(1, action_items=items)]).action_items
+    assert len(merged) == 3 and merged[2].due == "Thursday"  # the request and its reply are one item
+    assert [d.text for d in find_decisions(said)] == [
+        "Every service gets a hard limit on connections",
+        "Staging gets a bigger database",
+    ]
+    assert 30 <= items[1].timestamp < 60

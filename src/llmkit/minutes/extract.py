@@ -183,13 +183,19 @@ def names_in(sentence_list: list[Sentence]) -> list[str]:
     return sorted(addressed | frequent)
 
 
-_REQUEST = re.compile(r"^(?:.*?\b)?([A-Z][a-z]{1,15}),\s+(?:please|can you|could you|would you|you)\b\s*(.*)$")
+# "Marcus, please ...", "Noah, you rewrite it" -- but not "Tom, you are right" or "Lucy, you know ...".
+_REQUEST = re.compile(
+    r"^(?:.*?\b)?([A-Z][a-z]{1,15}),\s+(?:please|can you|could you|would you|"
+    r"you(?!\s+(?:are|were|know|think|mean|see|said|have|had|look|sound|seem|did|do|don't|agree|remember|may|might)\b))"
+    r"\b\s*(.*)$"
+)
 _VOCATIVE = re.compile(r"^(?:\w+,\s+)?([A-Z][a-z]{1,15})[.?!]$")  # "Good, David." / "Marcus?"
 _PLEASE = re.compile(r"^(?:please|can you|could you|would you)\s+(.*)$", re.I)
 _SELF = re.compile(r"\b(?:I will|I'll|I am going to|I'm going to)\s+(.*)$", re.I)
 _ON_ME = re.compile(r"\b(?:that is on me|that's on me|I will do it myself)\b", re.I)
 _DUE = re.compile(
     r"\b(?:by|before|on|until|at)\s+((?:the\s+)?(?:end of (?:the )?\w+|next \w+|this \w+|\w+day|"
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b|"
     r"(?:the\s+)?\w+(?:st|nd|rd|th)(?: of \w+)?|\d{1,2}(?:st|nd|rd|th)?(?: of \w+)?))|\b(today|tomorrow|this week|"
     r"next week|this month|end of the month)\b",
     re.I,
