@@ -273,3 +273,15 @@ def test_cue_rules_for_requests_replies_and_decisions():
         "Staging gets a bigger database",
     ]
     assert 30 <= items[1].timestamp < 60
+
+
+def test_json_schema_reaches_the_backends_that_can_constrain(engine):
+    from llmkit.errors import UnsupportedError
+    from llmkit.generation.backends.openai import request_body
+    from llmkit.generation.types import Prompt, SamplingParams
+
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    body = request_body("m", Prompt.of("hi"), SamplingParams(json_schema=schema))
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+    with pytest.raises(UnsupportedError, match="llamacpp"):
+        engine.generate("hi", json_schema=schema, max_new_tokens=4)

