@@ -70,12 +70,24 @@ def test_bad_sampling_values_are_refused():
         llmkit.SamplingParams(max_new_tokens=0)
 
 
-@pytest.mark.parametrize("module", ["llmkit.tokens", "llmkit.asr", "llmkit.minutes"])
+@pytest.mark.parametrize("module", ["llmkit.tokens", "llmkit.asr", "llmkit.minutes", "llmkit.synth"])
 def test_capability_packages_import_light_and_export_their_api(module):
-    heavy = ("torch", "transformers", "llama_cpp", "faster_whisper", "ctranslate2", "av", "tiktoken", "sentencepiece")
-    code = (f"import sys, importlib; m = importlib.import_module({module!r}); "
-            f"assert all(hasattr(m, n) for n in m.__all__); "
-            f"print(sorted(x for x in {heavy!r} if x in sys.modules))")
+    heavy = (
+        "torch",
+        "transformers",
+        "llama_cpp",
+        "faster_whisper",
+        "ctranslate2",
+        "av",
+        "tiktoken",
+        "sentencepiece",
+        "faker",
+    )
+    code = (
+        f"import sys, importlib; m = importlib.import_module({module!r}); "
+        f"assert all(hasattr(m, n) for n in m.__all__); "
+        f"print(sorted(x for x in {heavy!r} if x in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -88,7 +100,9 @@ def test_capability_packages_import_light_and_export_their_api(module):
     ],
 )
 def test_missing_extras_name_the_install_line(blocked, call, line):
-    code = f"import sys; sys.modules[{blocked!r}] = None\nfrom llmkit.errors import MissingExtraError\n" \
-           f"try:\n    {call}\nexcept MissingExtraError as e:\n    print(e)"
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None\nfrom llmkit.errors import MissingExtraError\n"
+        f"try:\n    {call}\nexcept MissingExtraError as e:\n    print(e)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert line in out

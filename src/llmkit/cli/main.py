@@ -274,15 +274,17 @@ _TOUR = [
     ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
     ("llmkit tokens ...", "tokenizer lab: encode, decode, compare, special tokens, chat templates"),
     ("llmkit transcribe / minutes", "transcripts and grounded meeting minutes from audio, batch, md/json/html"),
-    ("llmkit synth ...", "synthetic data from dataset specs (planned: issue 4)"),
+    ("llmkit synth ...", "synthetic data from dataset specs (in progress: samplers, expressions, references)"),
 ]
 
 
 def _register_subcommands() -> None:
     from llmkit.cli.meetings import minutes, transcribe
+    from llmkit.cli.synth import synth_group
     from llmkit.cli.tokens import tokens_group
 
     cli.add_command(tokens_group)
+    cli.add_command(synth_group)
     cli.add_command(transcribe)
     cli.add_command(minutes)
 
