@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmkit.errors import LlmkitError
-from llmkit.synth.spec import ColumnSpec, DatasetSpec, Rule, SpecError, TableSpec, _date, column_order
+from llmkit.synth.spec import ColumnSpec, DatasetSpec, Rule, SpecError, TableSpec, column_order, parse_date
 
 BATCH_ROWS = 10_000
 FAKER_POOL = 2_000  # distinct values drawn from Faker per provider, then sampled: ~30x faster than a call per row
@@ -91,7 +91,7 @@ class _ColumnSampler:
         return [self.pool[i] for i in rng.integers(0, len(self.pool), n)]
 
     def _dates(self, n: int) -> list[Any]:
-        start, end = _date(self.params["start"], "start"), _date(self.params["end"], "end")
+        start, end = parse_date(self.params["start"], "start"), parse_date(self.params["end"], "end")
         if self.kind == "date":
             days = self.rng.integers(0, (end - start).days + 1, n)
             return [(start + dt.timedelta(days=int(d))).date() for d in days]
@@ -108,7 +108,7 @@ class _ColumnSampler:
         if self.kind == "boolean":
             return 2
         if self.kind == "date":
-            return (_date(p["end"], "end") - _date(p["start"], "start")).days + 1
+            return (parse_date(p["end"], "end") - parse_date(p["start"], "start")).days + 1
         if self.kind == "faker":
             return len(set(map(str, self.pool or [])))
         return float("inf")
@@ -152,8 +152,7 @@ class _ReferenceSampler:
         while len(keys) < table.rows:  # top up from random parents; never fewer rows than asked
             keys.append(parent_keys[int(rng.integers(0, len(parent_keys)))])
         order = rng.permutation(len(keys))[: table.rows]
-        self.keys = [keys[i] for i in sorted(order)]
-        self.position = 0
+        self.keys = [keys[i] for i in sorted(order)]  # a parent's children stay together, as in real data
 
     def draw(self, n: int, start: int) -> list[Any]:
         return self.keys[start : start + n]

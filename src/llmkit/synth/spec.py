@@ -192,7 +192,7 @@ def _check_sampler(params: dict[str, Any], path: str) -> None:
             if any(not isinstance(w, number) or w < 0 for w in weights) or sum(weights) <= 0:
                 raise SpecError(f"{path}.weights", "weights must be >= 0 and not all 0")
     elif sampler in ("date", "datetime"):
-        start, end = (_date(params.get(key), f"{path}.{key}") for key in ("start", "end"))
+        start, end = (parse_date(params.get(key), f"{path}.{key}") for key in ("start", "end"))
         if start > end:
             raise SpecError(f"{path}.start", f"start {start} is after end {end}")
     elif sampler == "boolean":
@@ -203,7 +203,7 @@ def _check_sampler(params: dict[str, Any], path: str) -> None:
         _need(params, "provider", path, str)  # checked against Faker when the table's locale is known
 
 
-def _date(value: Any, path: str) -> dt.datetime:
+def parse_date(value: Any, path: str) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
