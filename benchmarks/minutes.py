@@ -66,15 +66,10 @@ def script(name: str) -> dict:
 
 
 def script_transcript(name: str, folder: Path) -> Path:
-    lines = json.loads((MEETINGS / f"{name}.lines.json").read_text())
-    path = folder / f"{name}.txt"
-    path.write_text(
-        "".join(
-            f"[{int(x['start']) // 3600:02d}:{int(x['start']) // 60 % 60:02d}:{int(x['start']) % 60:02d}] {x['text']}\n"
-            for x in lines
-        )
-    )
-    return path
+    """The meeting's script as a timed transcript file (what a perfect ASR would give)."""
+    from llmkit.minutes.evaluation import script_as_transcript
+
+    return script_as_transcript(MEETINGS / f"{name}.lines.json", folder / f"{name}.txt")
 
 
 def quality(tmp: Path) -> list[dict]:

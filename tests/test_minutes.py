@@ -19,15 +19,9 @@ MEETINGS = Path(__file__).parents[1] / "benchmarks" / "meetings"
 
 def script_transcript(name: str, folder: Path) -> Path:
     """The meeting's script as a timed transcript file (what a perfect ASR would give)."""
-    lines = json.loads((MEETINGS / f"{name}.lines.json").read_text())
-    path = folder / f"{name}.txt"
-    path.write_text(
-        "".join(
-            f"[{int(x['start']) // 3600:02d}:{int(x['start']) // 60 % 60:02d}:{int(x['start']) % 60:02d}] {x['text']}\n"
-            for x in lines
-        )
-    )
-    return path
+    from llmkit.minutes.evaluation import script_as_transcript
+
+    return script_as_transcript(MEETINGS / f"{name}.lines.json", folder / f"{name}.txt")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,10 @@ action items (owner + task) and decisions. Used by benchmarks/minutes.py and the
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 _NUMBER_WORDS = {
     "0": "zero",
@@ -82,3 +84,12 @@ def action_item_score(expected: list[dict], found: list) -> Score:
         return ref_owner.lower() == owner.lower() and matches(ref_task, task)
 
     return score([f"{e['owner']}|{e['task']}" for e in expected], [f"{i.owner}|{i.task}" for i in found], same)
+
+
+def script_as_transcript(lines_file: Path, target: Path) -> Path:
+    """A scripted meeting's timed lines (`NAME.lines.json`) as a transcript file: what a perfect ASR gives."""
+    from llmkit.asr.files import short_clock
+
+    lines = json.loads(lines_file.read_text())
+    target.write_text("".join(f"[{short_clock(line['start'])}] {line['text']}\n" for line in lines))
+    return target
