@@ -279,3 +279,16 @@ def test_json_schema_reaches_the_backends_that_can_constrain(engine):
     assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
     with pytest.raises(UnsupportedError, match="llamacpp"):
         engine.generate("hi", json_schema=schema, max_new_tokens=4)
+
+
+def test_batch_api_skips_done_meetings_and_reports_failures(pipeline, tmp_path):
+    from llmkit.minutes.service import stream_batch
+
+    good = script_transcript("office-move", tmp_path)
+    bad = tmp_path / "empty.txt"
+    bad.write_text("\n")
+    events = list(stream_batch(pipeline, [bad, good], tmp_path / "out"))
+    assert events[0].source == bad and "has no text" in str(events[0].error)
+    assert type(events[-1].event).__name__ == "MinutesDone" and (tmp_path / "out" / "office-move").is_dir()
+    again = list(stream_batch(pipeline, [good], tmp_path / "out"))
+    assert len(again) == 1 and again[0].skipped

@@ -153,40 +153,34 @@ def minutes(inputs, out, model, backend, asr_model, asr_engine, language, format
 
 
 def run_minutes(pipeline, sources: list[Path], out: Path, force: bool, as_json: bool) -> list[tuple[str, str]]:
-    """Each meeting in turn into its own folder; returns the failures (the others still run)."""
+    """Renders `stream_batch`: progress, the streamed summary, the minutes; returns the failures."""
     from llmkit.minutes import MinutesDelta, MinutesDone
     from llmkit.minutes.render import to_markdown
-    from llmkit.minutes.service import is_done, meeting_folder
+    from llmkit.minutes.service import stream_batch
 
-    progress, failures = _Progress(), []
-    for source in sources:
-        folder = meeting_folder(source, out)
-        if is_done(folder) and not force:
-            click.echo(f"{source}: already done in {folder} (--force to redo)", err=True)
-            continue
-        try:
-            streamed = False
-            for event in pipeline.stream(source, folder):
-                if isinstance(event, MinutesDelta):
-                    if not streamed:
-                        progress.done()
-                        click.echo("Summary: ", nl=False, err=as_json)
-                        streamed = True
-                    click.echo(event.text, nl=False, err=as_json)
-                elif isinstance(event, MinutesDone):
-                    click.echo("", err=as_json)
-                    result = event.minutes
-                    click.echo(
-                        json.dumps(result.to_dict(), ensure_ascii=False, indent=1)
-                        if as_json
-                        else "\n" + to_markdown(result)
-                    )
-                    click.echo(f"{source}: minutes in {folder} ({result.stats.get('total_s', 0):.0f} s)", err=True)
-                else:
-                    fraction = event.done / event.total if event.total else 1.0
-                    progress.show(f"{source.name} {event.stage:<10} {_bar(fraction)} {event.message}")
-        except LlmkitError as exc:
+    progress, failures, streamed = _Progress(), [], set()
+    for item in stream_batch(pipeline, sources, out, force):
+        source, event = item.source, item.event
+        if item.skipped:
+            click.echo(f"{source}: already done in {item.folder} (--force to redo)", err=True)
+        elif item.error is not None:
             progress.done()
-            failures.append((str(source), str(exc)))
-            click.echo(f"error: {exc}", err=True)
+            failures.append((str(source), str(item.error)))
+            click.echo(f"error: {item.error}", err=True)
+        elif isinstance(event, MinutesDelta):
+            if source not in streamed:
+                progress.done()
+                click.echo("Summary: ", nl=False, err=as_json)
+                streamed.add(source)
+            click.echo(event.text, nl=False, err=as_json)
+        elif isinstance(event, MinutesDone):
+            click.echo("", err=as_json)
+            result = event.minutes
+            click.echo(
+                json.dumps(result.to_dict(), ensure_ascii=False, indent=1) if as_json else "\n" + to_markdown(result)
+            )
+            click.echo(f"{source}: minutes in {item.folder} ({result.stats.get('total_s', 0):.0f} s)", err=True)
+        else:
+            fraction = event.done / event.total if event.total else 1.0
+            progress.show(f"{source.name} {event.stage:<10} {_bar(fraction)} {event.message}")
     return failures

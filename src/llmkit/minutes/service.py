@@ -1,7 +1,7 @@
 """Meeting minutes: audio or transcript -> transcript files -> parts -> map -> reduce -> streamed minutes.
 
 `MinutesPipeline.stream` is the core call (progress, the summary as it is written, the finished minutes);
-`run` collects it; `run_batch` does many meetings, each in its own folder, one failure not stopping the rest.
+`run` collects it; `stream_batch` does many meetings, each in its own folder, one failure not stopping the rest.
 """
 
 from __future__ import annotations
@@ -397,13 +397,15 @@ def _whole_sentences(text: str, limit: int) -> str:
 # -- batch ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class BatchItem:
-    source: str
-    out_dir: str
-    status: str  # done | skipped | failed
-    error: str = ""
-    minutes: Minutes | None = None
+@dataclass(frozen=True)
+class BatchEvent:
+    """One meeting's event in a batch: an event of its stream, or that it was skipped or failed."""
+
+    source: Path
+    folder: Path
+    event: MinutesEvent | None = None
+    skipped: bool = False  # already done in `folder`
+    error: LlmkitError | None = None  # this meeting failed; the batch goes on
 
 
 def meeting_folder(source: Path, out_root: Path) -> Path:
@@ -414,4 +416,28 @@ def is_done(folder: Path) -> bool:
     return (folder / "minutes.json").is_file()
 
 
-__all__ = ["MINUTES_FORMATS", "BatchItem", "MinutesOptions", "MinutesPipeline", "is_done", "meeting_folder"]
+def stream_batch(
+    pipeline: MinutesPipeline, sources: list[Path], out_root: Path, force: bool = False
+) -> Iterator[BatchEvent]:
+    """Each meeting into `out_root/<name>/`; done ones skipped unless `force`; a failure is reported, not raised."""
+    for source in map(Path, sources):
+        folder = meeting_folder(source, out_root)
+        if is_done(folder) and not force:
+            yield BatchEvent(source, folder, skipped=True)
+            continue
+        try:
+            for event in pipeline.stream(source, folder):
+                yield BatchEvent(source, folder, event)
+        except LlmkitError as exc:
+            yield BatchEvent(source, folder, error=exc)
+
+
+__all__ = [
+    "MINUTES_FORMATS",
+    "BatchEvent",
+    "MinutesOptions",
+    "MinutesPipeline",
+    "is_done",
+    "meeting_folder",
+    "stream_batch",
+]
