@@ -288,10 +288,10 @@ def _build(source_name: str) -> TokenizerEngine:
 
 
 def resolve_tokenizer(name: str, settings: Settings | None = None) -> ResolvedTokenizer:
-    settings = settings or load_settings()
     builtin = _find_builtin(name)
-    if builtin is not None:
+    if builtin is not None:  # before reading any config: encode and encode_batch resolve on every call
         return _resolved_builtin(builtin, builtin.name)
+    settings = settings or load_settings()
     entry = _catalog_entry(name, settings)
     if entry is not None:
         for source in _SOURCES.values():
