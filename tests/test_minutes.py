@@ -136,6 +136,7 @@ class ScriptedEngine:
 
     def __init__(self, real, replies, fail_on_call=None):
         self.real, self.replies, self.fail_on_call, self.calls = real, list(replies), fail_on_call, 0
+        self.requests: list[dict] = []
 
     def resolve(self, name):
         return self.real.resolve(name)
@@ -147,6 +148,7 @@ class ScriptedEngine:
         return self.replies[(self.calls - 1) % len(self.replies)]
 
     def generate(self, messages, **kwargs):
+        self.requests.append(kwargs)
         return GenerationResult(self._next(), STATS)
 
     def stream(self, messages, **kwargs):
@@ -163,6 +165,8 @@ def test_invalid_json_is_retried_then_kept_raw(engine, tmp_path):
     pipeline = MinutesPipeline(MinutesOptions(extractor="llm"), engine=scripted)
     minutes = pipeline.run(script_transcript("hiring-sync", tmp_path))
     assert minutes.stats["json_attempts"] == 3 and minutes.stats["json_invalid_parts"] == 1
+    json_requests = [r for r in scripted.requests if "json_schema" in r]
+    assert [(r["temperature"], r.get("seed")) for r in json_requests] == [(0.0, None), (0.7, 2), (0.7, 3)]
     assert "Here are the minutes" in minutes.stats["raw_parts"][1]
     assert any("no valid JSON" in w for w in minutes.warnings)
 

@@ -17,6 +17,7 @@ from llmkit.minutes.types import ActionItem, ChunkNotes, Decision
 
 SYSTEM = "You are a precise assistant that writes meeting minutes. Use only facts stated in the transcript."
 JSON_RETRIES = 2
+RETRY_TEMPERATURE = 0.7
 
 
 def _strings(items: int, length: int) -> dict[str, Any]:
@@ -80,26 +81,21 @@ class ModelWriter:
         """(parsed object or None, last raw reply, attempts used)."""
         raw = ""
         for attempt in range(1, JSON_RETRIES + 2):
-            raw = self._json_reply(prompt, schema, max_new_tokens)
+            raw = self._json_reply(prompt, schema, max_new_tokens, attempt)
             parsed = _parse_object(raw)
             if parsed is not None and _valid(parsed, schema):
                 return parsed, raw, attempt
         return None, raw, JSON_RETRIES + 1
 
-    def _json_reply(self, prompt: str, schema: dict[str, Any], max_new_tokens: int) -> str:
+    def _json_reply(self, prompt: str, schema: dict[str, Any], max_new_tokens: int, attempt: int) -> str:
         stated = f"{prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n{json.dumps(schema)}"
+        # Greedy first; a retry samples (seeded, so runs repeat), since greedy would only give the same reply again.
+        sampling = {"temperature": 0.0} if attempt == 1 else {"temperature": RETRY_TEMPERATURE, "seed": attempt}
+        request = dict(model=self.model, backend=self.backend, max_new_tokens=max_new_tokens, **sampling)
         try:
-            result = self.engine.generate(
-                self._messages(stated),
-                model=self.model,
-                backend=self.backend,
-                max_new_tokens=max_new_tokens,
-                json_schema=schema,
-            )
+            result = self.engine.generate(self._messages(stated), json_schema=schema, **request)
         except UnsupportedError:  # this backend cannot constrain: ask plainly and validate
-            result = self.engine.generate(
-                self._messages(stated), model=self.model, backend=self.backend, max_new_tokens=max_new_tokens
-            )
+            result = self.engine.generate(self._messages(stated), **request)
         return result.text
 
 
