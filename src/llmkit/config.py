@@ -41,6 +41,9 @@ class Settings:
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str = ""
     request_timeout_s: float = 600.0
+    # Many prompts at once (synthetic data): rows decoded together in-process, requests in flight to a server.
+    batch_size: int = 32
+    parallel_requests: int = 8
     asr_engine: str = "faster-whisper"  # faster-whisper | openai (any /v1/audio/transcriptions server)
     asr_model: str = "tiny.en"  # tiny.en = the embedded Whisper; else a CTranslate2 model path or hub id
     # User catalog entries from the config file: name -> table. Not settable from the environment.
@@ -50,7 +53,12 @@ class Settings:
 # Variables other tools already use, honoured when the LLMKIT_ one is unset.
 _FALLBACK_ENV = {"openai_base_url": "OPENAI_BASE_URL", "openai_api_key": "OPENAI_API_KEY"}
 _NOT_FROM_ENV = {"user_models"}
-_FIELD_TYPES: dict[str, type] = {"threads": int, "request_timeout_s": float}
+_FIELD_TYPES: dict[str, type] = {
+    "threads": int,
+    "request_timeout_s": float,
+    "batch_size": int,
+    "parallel_requests": int,
+}
 
 
 def config_file_path() -> Path:

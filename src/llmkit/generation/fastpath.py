@@ -125,6 +125,7 @@ class FastDecoder:
         # The output head stays bf16 by default: GGUF files keep it at 8 bits, and 4 measurably loses
         # fidelity (docs/benchmarks.md, llmkit-int4-head).
         self.lm_head = Linear(head, int4=int4_head, dense=False)
+        self.lm_head_dense: Any = None  # an fp32 copy, made by the first BatchDecoder
         self.freqs = self._rope_table(float(config.rope_parameters["rope_theta"]), self.max_len)
         self.reset()
         self.reused_tokens = 0
@@ -229,9 +230,14 @@ class FastDecoder:
         )  # fmt: skip
 
     def _prefill(self, token_ids: list[int]) -> Any:
+        return self.prefill_into(token_ids, self.length, self._k_layers, self._v_layers)
+
+    def prefill_into(self, token_ids: list[int], start: int, k_layers: list[Any], v_layers: list[Any]) -> Any:
+        """Run `token_ids` at positions start.. through the fp32 path, writing keys/values into the given
+        per-layer caches ([kv_heads, capacity, head_dim] each); returns the last token's logits."""
         import torch
 
-        start, count = self.length, len(token_ids)
+        count = len(token_ids)
         end = start + count
         h = self.embed[torch.tensor(token_ids)].float()  # the residual stream stays fp32
         freqs = self.freqs[start:end, None, :]
@@ -240,7 +246,7 @@ class FastDecoder:
         for index, layer in enumerate(self.layers):
             x = _rms_norm(h, layer.attn_norm, self.eps, torch.float32)
             q, k, v = self._qkv(layer.qkv(x, dense=True), count, freqs)
-            k_cache, v_cache = self._k_layers[index], self._v_layers[index]
+            k_cache, v_cache = k_layers[index], v_layers[index]
             k_cache[:, start:end] = k
             v_cache[:, start:end] = v
             attn = torch.nn.functional.scaled_dot_product_attention(
@@ -340,3 +346,111 @@ def _decode_step_source() -> Any:
         return mm(norm(h, final_norm, eps), head_w, head_s, int4_head)[0].float()
 
     return step
+
+
+class BatchDecoder:
+    """Up to `slots` sequences decoded together on a `FastDecoder`'s weights, a slot refilled as soon as
+    its sequence ends (continuous batching), so no row waits for the longest one.
+
+    Why: at batch 1 each token reads every weight once for one row of arithmetic; with many rows the
+    same read serves many tokens, on the fp32 GEMMs this CPU runs fastest (2-core machine: one token
+    ~20 ms alone, 32 tokens ~160 ms together; docs/benchmarks.md, "Synthetic data"). Prompts that start
+    alike (a dataset's shared instructions) process their common prefix once; each slot copies it.
+    """
+
+    def __init__(self, fast: FastDecoder, slots: int, capacity: int, prefix: list[int]):
+        import torch
+
+        if capacity > fast.max_len:
+            raise ValueError(f"sequence of {capacity} tokens exceeds the context window of {fast.max_len}")
+        self.fast = fast
+        shape = (len(fast.layers), slots, fast.kv_heads, capacity, fast.head_dim)
+        self.k_cache, self.v_cache = torch.zeros(shape), torch.zeros(shape)
+        self.positions = torch.zeros(slots, dtype=torch.long)
+        if fast.lm_head_dense is None:  # many rows through the head: fp32 GEMM beats emulated bf16 here
+            fast.lm_head_dense = fast.lm_head.row.float()
+        self.prefix = prefix
+        if prefix:
+            fast.prefill_into(prefix, 0, [k[0] for k in self.k_cache], [v[0] for v in self.v_cache])
+            self.prefix_k = self.k_cache[:, 0, :, : len(prefix)].clone()
+            self.prefix_v = self.v_cache[:, 0, :, : len(prefix)].clone()
+
+    def admit(self, slots: list[int], prompts: list[list[int]]) -> Any:
+        """Start sequences in `slots` (whatever was there is forgotten), their prompts processed together;
+        returns their next-token logits [len(slots), vocab]."""
+        import torch
+
+        shared = len(self.prefix)
+        if shared and all(len(p) > shared and p[:shared] == self.prefix for p in prompts):
+            index = torch.tensor(slots)
+            self.k_cache[:, index, :, :shared] = self.prefix_k[:, None]
+            self.v_cache[:, index, :, :shared] = self.prefix_v[:, None]
+        else:
+            shared = 0
+        logits = self._forward(slots, [p[shared:] for p in prompts], [shared] * len(slots))
+        self.positions[torch.tensor(slots)] = torch.tensor([len(p) for p in prompts])
+        return logits
+
+    def step(self, tokens: list[int], active: list[bool]) -> Any:
+        """One token per slot (idle slots pass any token and stay where they are); logits [slots, vocab]."""
+        import torch
+
+        logits = self._forward(list(range(len(tokens))), [[t] for t in tokens], self.positions.tolist())
+        self.positions += torch.tensor(active, dtype=torch.long)
+        return logits
+
+    def _forward(self, slots: list[int], token_lists: list[list[int]], starts: list[int]) -> Any:
+        """Tokens appended to each slot's sequence at its start position (shorter lists padded; their
+        padding writes cache entries past the sequence's end, which no query sees and decoding
+        overwrites); returns each slot's last-token logits."""
+        import torch
+
+        fast, rows = self.fast, len(slots)
+        width = max(len(t) for t in token_lists)
+        lengths = torch.tensor([len(t) for t in token_lists])
+        ids = torch.tensor([t + [0] * (width - len(t)) for t in token_lists])
+        pos = torch.tensor(starts)[:, None] + torch.arange(width)[None, :]  # [rows, width]
+        end = int(pos.max()) + 1
+        every_slot = slots == list(range(self.k_cache.shape[1]))
+        index = torch.tensor(slots)[:, None]
+        mask = (torch.arange(end)[None, None, :] <= pos[:, :, None])[:, None]  # [rows, 1, width, keys]
+        freqs = fast.freqs[pos][:, :, None, :]  # [rows, width, 1, head_dim/2]
+        h = fast.embed[ids].float()
+        for number, layer in enumerate(fast.layers):
+            x = _rms_norm(h, layer.attn_norm, fast.eps, torch.float32)
+            q, k, v = self._qkv(layer.qkv(x, dense=True), freqs)
+            k_cache, v_cache = self.k_cache[number], self.v_cache[number]
+            k_cache[index, :, pos] = k
+            v_cache[index, :, pos] = v
+            keys = k_cache[:, :, :end] if every_slot else k_cache[index[:, 0], :, :end]
+            values = v_cache[:, :, :end] if every_slot else v_cache[index[:, 0], :, :end]
+            attn = torch.nn.functional.scaled_dot_product_attention(
+                q, keys, values, attn_mask=mask, enable_gqa=True
+            )  # [rows, heads, width, head_dim]
+            h = h + layer.o(attn.transpose(1, 2).reshape(rows, width, -1), dense=True)
+            x = _rms_norm(h, layer.mlp_norm, fast.eps, torch.float32)
+            gate, up = layer.gate_up(x, dense=True).chunk(2, dim=-1)
+            h = h + layer.down(torch.nn.functional.silu(gate) * up, dense=True)
+        last = h[torch.arange(rows), lengths - 1]
+        return torch.nn.functional.linear(_rms_norm(last, fast.norm, fast.eps, torch.float32), fast.lm_head_dense)
+
+    def _qkv(self, qkv: Any, freqs: Any) -> tuple[Any, Any, Any]:
+        """q [rows, heads, width, d] and k, v as written to the cache: [rows, width, kv_heads, d]."""
+        import torch
+
+        fast = self.fast
+        rows, width = qkv.shape[:2]
+        rotary = (fast.heads + fast.kv_heads) * fast.head_dim
+        pairs = qkv[..., :rotary].reshape(rows, width, -1, fast.head_dim // 2, 2).contiguous()
+        qk = torch.view_as_real(torch.view_as_complex(pairs) * freqs).reshape(rows, width, -1, fast.head_dim)
+        v = qkv[..., rotary:].reshape(rows, width, fast.kv_heads, fast.head_dim)
+        return qk[:, :, : fast.heads].transpose(1, 2), qk[:, :, fast.heads :], v
+
+
+def common_prefix(prompts: list[list[int]]) -> list[int]:
+    """Tokens every prompt starts with, leaving each at least one token of its own (its logits)."""
+    shortest = min(len(p) for p in prompts) - 1
+    shared = 0
+    while shared < shortest and all(p[shared] == prompts[0][shared] for p in prompts):
+        shared += 1
+    return prompts[0][:shared]

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from llmkit.config import Settings, load_settings
@@ -15,11 +15,11 @@ from llmkit.generation.backends.base import Backend, create_backend
 from llmkit.generation.types import (
     CancelToken,
     ChatMessage,
-    Finished,
     GenerationEvent,
     GenerationResult,
     Prompt,
     SamplingParams,
+    collect,
 )
 from llmkit.models.catalog import Catalog, ModelEntry
 from llmkit.models.loading import LoadOptions
@@ -76,10 +76,36 @@ class Engine:
 
     def generate(self, prompt: str | list[ChatMessage] | Prompt, **kwargs: Any) -> GenerationResult:
         """Collect the stream: the whole text and the final stats."""
-        for event in self.stream(prompt, **kwargs):
-            if isinstance(event, Finished):
-                return GenerationResult(text=event.text, stats=event.stats)
-        raise RuntimeError("backend ended its stream without a Finished event")  # a backend bug
+        return collect(self.stream(prompt, **kwargs))
+
+    def generate_many(
+        self,
+        prompts: Sequence[str | list[ChatMessage] | Prompt],
+        params: SamplingParams | Sequence[SamplingParams],
+        *,
+        model: str | None = None,
+        backend: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[tuple[int, GenerationResult]]:
+        """Many prompts (one SamplingParams for all, or one each); yields (index, result) as each finishes.
+
+        How they run is the backend's strength: in-process backends with `generate_batch` decode up to
+        `batch_size` rows together (a finished row's slot takes the next prompt); the openai backend keeps `parallel_requests` requests in flight (a
+        vLLM server batches them); others run one at a time.
+        """
+        items = [p if isinstance(p, Prompt) else Prompt.of(p) for p in prompts]
+        each = [params] * len(items) if isinstance(params, SamplingParams) else list(params)
+        if len(each) != len(items):
+            raise ValueError(f"{len(items)} prompts but {len(each)} SamplingParams")
+        cancel = cancel or CancelToken()
+        chosen = self.backend_for(model, backend)
+        if hasattr(chosen, "generate_batch"):
+            yield from chosen.generate_batch(items, each, cancel)
+        elif chosen.name == "openai" and self.settings.parallel_requests > 1:
+            yield from _in_parallel(chosen, items, each, cancel, self.settings.parallel_requests)
+        else:
+            for index, (item, one) in enumerate(zip(items, each, strict=True)):
+                yield index, collect(chosen.stream(item, one, cancel))
 
     def unload(self, model: str | None = None) -> None:
         """Free the memory of one model's backends (all models when None)."""
@@ -90,6 +116,24 @@ class Engine:
 
     def close(self) -> None:
         self.unload()
+
+
+def _in_parallel(
+    chosen: Backend, items: list[Prompt], params: list[SamplingParams], cancel: CancelToken, workers: int
+) -> Iterator[tuple[int, GenerationResult]]:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(lambda p=p, q=q: collect(chosen.stream(p, q, cancel))): i
+            for i, (p, q) in enumerate(zip(items, params, strict=True))
+        }
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:  # an error or an early close: the requests still running stop
+            cancel.cancel()
+            raise
 
 
 def _sampling_args(sampling: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Union
 
@@ -100,6 +101,14 @@ class GenerationResult:
 
     def to_dict(self) -> dict:
         return {"text": self.text, **asdict(self.stats)}
+
+
+def collect(events: Iterator[GenerationEvent]) -> GenerationResult:
+    """A stream's whole text and final stats."""
+    for event in events:
+        if isinstance(event, Finished):
+            return GenerationResult(text=event.text, stats=event.stats)
+    raise RuntimeError("backend ended its stream without a Finished event")  # a backend bug
 
 
 @dataclass

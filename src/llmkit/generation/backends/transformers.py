@@ -17,7 +17,15 @@ from llmkit.errors import PromptTooLongError, UnsupportedError
 from llmkit.generation.backends.base import register_backend
 from llmkit.generation.sampling import Sampler
 from llmkit.generation.streaming import TokenStreamer, stream_tokens
-from llmkit.generation.types import CancelToken, GenerationEvent, Prompt, SamplingParams
+from llmkit.generation.types import (
+    CancelToken,
+    FinishReason,
+    GenerationEvent,
+    GenerationResult,
+    Prompt,
+    SamplingParams,
+    collect,
+)
 from llmkit.models.catalog import ModelEntry
 from llmkit.models.loading import LoadedModel, LoadOptions, load_transformers, with_oom_retry
 
@@ -86,6 +94,7 @@ class TransformersBackend:
         self.loaded: LoadedModel = load_transformers(entry, options, settings)
         self._eos = stop_token_ids(self.loaded.source, self.loaded.tokenizer)
         self._lock = threading.Lock()  # one generation at a time per loaded model
+        self.batch_size = max(settings.batch_size, 1)
         self.fast: FastDecoder | None = (
             build_fast_decoder(self.loaded) if wants_fast_path(self.loaded, options) else None
         )
@@ -117,8 +126,8 @@ class TransformersBackend:
         self.fast = None
         self.loaded.unload()
 
-    def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
-        started = time.perf_counter()
+    def _checked_prompt(self, prompt: Prompt, params: SamplingParams) -> tuple[list[int], int]:
+        """Prompt ids and the token budget left after them; refuses what this backend cannot honour."""
         if params.json_schema is not None:
             raise UnsupportedError(
                 "JSON-schema-constrained decoding runs on the llamacpp and openai backends; "
@@ -129,8 +138,84 @@ class TransformersBackend:
         if limit and len(prompt_ids) >= limit:
             raise PromptTooLongError(len(prompt_ids), limit, self.entry.name)
         budget = min(params.max_new_tokens, limit - len(prompt_ids)) if limit else params.max_new_tokens
+        return prompt_ids, budget
+
+    def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
+        started = time.perf_counter()
+        prompt_ids, budget = self._checked_prompt(prompt, params)
         with self._lock:
             yield from self._decode(prompt_ids, params, budget, cancel, started)
+
+    def generate_batch(
+        self, prompts: list[Prompt], params: list[SamplingParams], cancel: CancelToken
+    ) -> Iterator[tuple[int, GenerationResult]]:
+        """Many prompts, `batch_size` decoded together on the lean decoder (one at a time on the plain
+        forward); yields (index, result) as each finishes."""
+        if self.fast is None or len(prompts) == 1:
+            for index, (prompt, one) in enumerate(zip(prompts, params, strict=True)):
+                yield index, collect(self.stream(prompt, one, cancel))
+            return
+        started = time.perf_counter()
+        checked = [self._checked_prompt(p, q) for p, q in zip(prompts, params, strict=True)]
+        with self._lock:
+            yield from self._decode_batch(checked, params, cancel, started)
+
+    def _decode_batch(
+        self, checked: list[tuple[list[int], int]], params: list[SamplingParams], cancel: CancelToken, started: float
+    ) -> Iterator[tuple[int, GenerationResult]]:
+        import torch
+
+        from llmkit.generation.fastpath import BatchDecoder, common_prefix
+
+        tokenizer = self.loaded.tokenizer
+        vocab = self.loaded.config.vocab_size
+
+        def new_row(index: int) -> _BatchRow:
+            ids, budget = checked[index]
+            streamer = TokenStreamer(
+                lambda ids: tokenizer.decode(ids, skip_special_tokens=True),
+                params[index].stop,
+                model=self.entry.name,
+                backend=self.name,
+                prompt_tokens=len(ids),
+                started=started,
+            )
+            row = _BatchRow(index, streamer, Sampler(params[index], vocab), budget, params[index].ignore_eos)
+            row.sampler.observe(torch.tensor(ids))
+            return row
+
+        slots = min(self.batch_size, len(checked))
+        capacity = max(len(ids) for ids, _ in checked) + max(budget for _, budget in checked)
+        pending = list(range(len(checked)))[::-1]
+        rows: list[_BatchRow | None] = [None] * slots
+        logits: list[Any] = [None] * slots
+        # Free slots are refilled together (one pass over the weights for all their prompts), once a
+        # quarter of the batch is free or nothing runs: admitting one prompt costs about one decode step.
+        refill_at = max(1, slots // 4)
+        with torch.inference_mode():
+            decoder = BatchDecoder(self.fast, slots, capacity, common_prefix([ids for ids, _ in checked]))
+            while True:
+                free = [slot for slot, row in enumerate(rows) if row is None]
+                if pending and (len(free) >= refill_at or len(free) == slots):
+                    admitted = free[: len(pending)]
+                    for slot in admitted:
+                        rows[slot] = new_row(pending.pop())
+                    first = decoder.admit(admitted, [checked[rows[slot].index][0] for slot in admitted])
+                    for slot, row_logits in zip(admitted, first, strict=True):
+                        logits[slot] = row_logits
+                tokens = [0] * slots
+                for slot, row in enumerate(rows):
+                    if row is None:
+                        continue
+                    tokens[slot] = row.take(logits[slot], self._eos, cancel)
+                    if row.reason is not None:
+                        yield row.index, row.result()
+                        rows[slot] = None
+                active = [row is not None for row in rows]
+                if not any(active) and not pending:
+                    return
+                if any(active):
+                    logits = list(decoder.step(tokens, active))
 
     def _decode(
         self, prompt_ids: list[int], params: SamplingParams, budget: int, cancel: CancelToken, started: float
@@ -163,6 +248,36 @@ class TransformersBackend:
             return token in self._eos and not params.ignore_eos
 
         yield from stream_tokens(sampled_tokens(), streamer, is_end=is_end, budget=budget, cancel=cancel)
+
+
+class _BatchRow:
+    """One sequence of a batch: its sampler, its streamer and why it ended (None while running)."""
+
+    def __init__(self, index: int, streamer: TokenStreamer, sampler: Sampler, budget: int, ignore_eos: bool):
+        self.index = index
+        self.streamer, self.sampler, self.budget, self.ignore_eos = streamer, sampler, budget, ignore_eos
+        self.reason: FinishReason | None = None
+
+    def take(self, logits: Any, eos: set[int], cancel: CancelToken) -> int:
+        """Choose this row's next token (0, ignored, once the row has ended)."""
+        if self.reason is not None:
+            return 0
+        if cancel.cancelled:
+            self.reason = "cancelled"
+            return 0
+        token = self.sampler.choose(logits)
+        self.sampler.observe(token)
+        if token in eos and not self.ignore_eos:
+            self.reason = "stop"
+            return 0
+        self.streamer.push(token)
+        if self.streamer.stopped or self.streamer.completion_tokens >= self.budget:
+            self.reason = "length"
+        return token
+
+    def result(self) -> GenerationResult:
+        _, finished = self.streamer.finish(self.reason or "length")
+        return GenerationResult(text=finished.text, stats=finished.stats)
 
 
 class _PlainForward:
