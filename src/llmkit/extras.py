@@ -14,6 +14,8 @@ _EXTRAS = {
     "faster_whisper": ("faster-whisper", "asr"),
     "av": ("av", "asr"),
     "docx": ("python-docx", "docx"),
+    "pyarrow": ("pyarrow", "data"),
+    "datasets": ("datasets", "data"),
 }
 
 

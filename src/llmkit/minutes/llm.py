@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmkit.errors import UnsupportedError
+from llmkit.generation.structured import parse_json_object
 from llmkit.generation.types import ChatMessage, TextDelta
 from llmkit.minutes.types import ActionItem, ChunkNotes, Decision
 
@@ -82,7 +83,7 @@ class ModelWriter:
         raw = ""
         for attempt in range(1, JSON_RETRIES + 2):
             raw = self._json_reply(prompt, schema, max_new_tokens, attempt)
-            parsed = _parse_object(raw)
+            parsed = parse_json_object(raw)
             if parsed is not None and _valid(parsed, schema):
                 return parsed, raw, attempt
         return None, raw, JSON_RETRIES + 1
@@ -97,17 +98,6 @@ class ModelWriter:
         except UnsupportedError:  # this backend cannot constrain: ask plainly and validate
             result = self.engine.generate(self._messages(stated), **request)
         return result.text
-
-
-def _parse_object(raw: str) -> dict | None:
-    start, end = raw.find("{"), raw.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    try:
-        value = json.loads(raw[start : end + 1])
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _valid(value: dict, schema: dict[str, Any]) -> bool:

@@ -84,5 +84,8 @@ class Expression:
         self.names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS))
         self._code = compile(tree, "<expression>", "eval")
 
+    def __repr__(self) -> str:  # stable across processes: resumable runs fingerprint the spec by its repr
+        return f"Expression({self.source!r})"
+
     def __call__(self, row: dict[str, Any]) -> Any:
         return eval(self._code, {"__builtins__": {}, **FUNCTIONS}, row)  # noqa: S307 - allow-listed AST only

@@ -1,9 +1,12 @@
 """Rows from a spec: vectorized samplers, expressions per row, references to parent keys, rules enforced.
 
-Reproducible: every column draws from its own random stream, seeded by (spec seed, table, column), so the
-same spec and seed give byte-identical files, and adding a column does not change the others. Exactly `rows` valid rows come out: rows
-breaking a rule are drawn again (up to a budget), never padded with blanks; a rule that cannot be met
-(unique over too small a domain) fails before generating.
+Reproducible: every column draws from its own random stream, seeded by (spec seed, table, column, batch),
+so the same spec and seed give byte-identical files, adding a column does not change the others, and a
+killed run resumes at its next batch with the same values it would have drawn. Row slots are fixed
+(sequence ids, parent keys and time steps belong to the slot), so a redrawn row keeps its place.
+Exactly `rows` valid rows come out: rows breaking a rule (or an LLM cell that stays invalid) are drawn
+again, up to a budget, never padded with blanks; a rule that cannot be met (unique over too small a
+domain) fails before generating.
 """
 
 from __future__ import annotations
@@ -12,14 +15,25 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from llmkit.errors import LlmkitError
-from llmkit.synth.spec import ColumnSpec, DatasetSpec, Rule, SpecError, TableSpec, column_order, parse_date
+from llmkit.synth.spec import (
+    ColumnSpec,
+    DatasetSpec,
+    Rule,
+    SpecError,
+    TableSpec,
+    column_order,
+    parse_date,
+    parse_every,
+)
+from llmkit.synth.text import NearDuplicateIndex
 
 BATCH_ROWS = 10_000
+LLM_BATCH_ROWS = 64  # an LLM table writes (and can resume) every 64 rows
 FAKER_POOL = 2_000  # distinct values drawn from Faker per provider, then sampled: ~30x faster than a call per row
 RETRY_ROUNDS = 20
 
@@ -34,6 +48,25 @@ class TableBatch:
     rows: list[dict[str, Any]]
     done: int  # rows of this table delivered so far, this batch included
     total: int
+    index: int = 0  # the batch's number within its table
+
+
+@dataclass
+class TableStart:
+    """Where a resumed table picks up: batches already on disk and what they hold."""
+
+    batches: int = 0
+    unique_values: dict[str, set] | None = None  # per unique-rule column, as `value_key` gives them
+    texts: dict[str, list[str]] | None = None  # per llm column, for near-duplicate checks
+
+
+def value_key(value: Any) -> str:
+    """One form for a value whether it is fresh or read back from a file (CSV gives text)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _rng(seed: int, *names: str):
@@ -48,9 +81,9 @@ class _ColumnSampler:
 
     def __init__(self, column: ColumnSpec, table: TableSpec, seed: int) -> None:
         self.column, self.params = column, column.params
+        self.seed, self.table_name = seed, table.name
         self.rng = _rng(seed, table.name, column.name)
         self.kind = self.params["sampler"]
-        self.counter = int(self.params.get("start", 1)) if self.kind == "sequence" else 0
         self.pool: list[Any] | None = None
         if self.kind == "faker":
             self.pool = _faker_pool(
@@ -61,12 +94,14 @@ class _ColumnSampler:
                 int(self.params.get("pool", FAKER_POOL)),
             )
 
-    def draw(self, n: int) -> list[Any]:
-        p, rng = self.params, self.rng
+    def begin(self, batch: int) -> None:
+        self.rng = _rng(self.seed, self.table_name, self.column.name, str(batch))
+
+    def draw(self, slots: list[int]) -> list[Any]:
+        p, rng, n = self.params, self.rng, len(slots)
         if self.kind == "sequence":
-            values = list(range(self.counter, self.counter + n))
-            self.counter += n
-            return values
+            start = int(p.get("start", 1))
+            return [start + slot for slot in slots]
         if self.kind == "uuid":
             return [str(uuid.UUID(bytes=bytes(b), version=4)) for b in rng.integers(0, 256, (n, 16), dtype="uint8")]
         if self.kind == "integer":
@@ -154,8 +189,88 @@ class _ReferenceSampler:
         order = rng.permutation(len(keys))[: table.rows]
         self.keys = [keys[i] for i in sorted(order)]  # a parent's children stay together, as in real data
 
-    def draw(self, n: int, start: int) -> list[Any]:
-        return self.keys[start : start + n]
+    def begin(self, batch: int) -> None:
+        pass  # keys belong to slots, drawn once for the whole table
+
+    def draw(self, slots: list[int]) -> list[Any]:
+        return [self.keys[slot] for slot in slots]
+
+    def ranks(self) -> list[int]:
+        """Each slot's place among its parent's children (0, 1, 2 ...): the time step of a series."""
+        ranks, previous, count = [], object(), 0
+        for key in self.keys:
+            count = count + 1 if key == previous else 0
+            previous = key
+            ranks.append(count)
+        return ranks
+
+
+class _SeriesSampler:
+    """Per-entity ordered times, or values with a level per entity, trend, seasonality and noise."""
+
+    def __init__(self, column: ColumnSpec, table: TableSpec, seed: int, entity: _ReferenceSampler) -> None:
+        self.params, self.entity = column.params, entity
+        self.seed, self.key = seed, f"{table.name}.{column.name}"
+        self.ranks = entity.ranks()
+        self.rng = _rng(seed, table.name, column.name)
+
+    def begin(self, batch: int) -> None:
+        self.rng = _rng(self.seed, self.key, str(batch))
+
+    def _entity_draw(self, key: Any) -> Any:
+        return _rng(self.seed, self.key, "entity", value_key(key))
+
+    def draw(self, slots: list[int]) -> list[Any]:
+        import math
+
+        p = self.params
+        keys = self.entity.draw(slots)
+        steps = [self.ranks[slot] for slot in slots]
+        noise = self.rng.standard_normal(len(slots))
+        if p.get("role", "value") == "time":
+            every = parse_every(p.get("every", "1d"), "every")
+            spread = parse_every(p["spread"], "spread").total_seconds() if "spread" in p else 0.0
+            start = parse_date(p["start"], "start")
+            jitter = float(p.get("jitter", 0))
+            times = []
+            for key, step, u in zip(keys, steps, self.rng.random(len(slots)), strict=True):
+                offset = float(self._entity_draw(key).random()) * spread
+                times.append(start + dt.timedelta(seconds=offset) + every * (step + jitter * u))
+            return times
+        level, season = p.get("level", {}), p.get("season") or {}
+        values = []
+        for key, step, z in zip(keys, steps, noise, strict=True):
+            entity = self._entity_draw(key)
+            base = float(level.get("mean", 0)) + float(level.get("std", 0)) * float(entity.standard_normal())
+            wave = 0.0
+            if season:
+                phase = float(entity.random()) * 2 * math.pi if season.get("random_phase") else 0.0
+                wave = float(season.get("amplitude", 0)) * math.sin(2 * math.pi * step / season["period"] + phase)
+            values.append(base + float(p.get("trend", 0)) * step + wave + float(p.get("noise", 0)) * float(z))
+        return _rounded(_clipped(values, p), p)
+
+
+class _HierarchySampler:
+    """A tree over a sequence key, filled breadth first: row 0 at the top, then `fanout` reports each."""
+
+    def __init__(self, column: ColumnSpec, table: TableSpec) -> None:
+        self.fanout = int(column.params["fanout"])
+        self.role = column.params.get("role", "manager")
+        self.start = int(table.column(column.params["key"]).params.get("start", 1))
+
+    def begin(self, batch: int) -> None:
+        pass
+
+    def draw(self, slots: list[int]) -> list[Any]:
+        if self.role == "manager":
+            return [None if slot == 0 else self.start + (slot - 1) // self.fanout for slot in slots]
+        levels = []
+        for slot in slots:
+            depth = 0
+            while slot:
+                slot, depth = (slot - 1) // self.fanout, depth + 1
+            levels.append(depth)
+        return levels
 
 
 def _children_counts(spec: dict[str, Any], parents: int, rng) -> list[int]:
@@ -171,7 +286,7 @@ def _row_ok(row: dict[str, Any], rules: list[Rule], seen: dict[str, set]) -> boo
         value = row.get(rule.column)
         if rule.kind == "not_null" and value in (None, ""):
             return False
-        if rule.kind == "unique" and value in seen[rule.column]:
+        if rule.kind == "unique" and value_key(value) in seen[rule.column]:
             return False
         if rule.kind == "range" and value is not None:
             if ("min" in rule.params and value < rule.params["min"]) or (
@@ -186,16 +301,44 @@ def _row_ok(row: dict[str, Any], rules: list[Rule], seen: dict[str, set]) -> boo
 
 
 class TableGenerator:
-    def __init__(self, table: TableSpec, spec: DatasetSpec, parent_keys: dict[tuple[str, str], list[Any]]) -> None:
+    def __init__(
+        self,
+        table: TableSpec,
+        spec: DatasetSpec,
+        parent_keys: dict[tuple[str, str], list[Any]],
+        llm_columns: Callable[[ColumnSpec, TableSpec], Any] | None = None,
+        start: TableStart | None = None,
+    ) -> None:
         self.table, self.spec = table, spec
+        self.start = start or TableStart()
         self.order = column_order(table)
         self.samplers: dict[str, Any] = {}
-        for column in self.order:
+        self.llm: dict[str, Any] = {}
+        for column in self.order:  # inputs first, so a series finds its entity's sampler
             if column.kind == "sampler":
                 self.samplers[column.name] = _ColumnSampler(column, table, spec.seed)
             elif column.kind == "reference":
                 keys = parent_keys[(column.params["table"], column.params["column"])]
                 self.samplers[column.name] = _ReferenceSampler(column, keys, table, spec.seed)
+            elif column.kind == "timeseries":
+                entity = self.samplers[column.params["entity"]]
+                self.samplers[column.name] = _SeriesSampler(column, table, spec.seed, entity)
+            elif column.kind == "hierarchy":
+                self.samplers[column.name] = _HierarchySampler(column, table)
+            elif column.kind in ("llm", "llm_object"):
+                if llm_columns is None:
+                    raise GenerationFailed(f"{table.name}.{column.name}: LLM columns need an engine")
+                self.llm[column.name] = llm_columns(column, table)
+        self.batch_rows = table.batch_rows or (LLM_BATCH_ROWS if self.llm else BATCH_ROWS)
+        self.near_duplicates = {
+            name: NearDuplicateIndex(float(threshold))
+            for name, llm in self.llm.items()
+            if llm.column.kind == "llm" and (threshold := llm.column.params.get("near_duplicate", 0.8)) is not False
+        }
+        for name, texts in (self.start.texts or {}).items():
+            for text in texts:
+                if name in self.near_duplicates:
+                    self.near_duplicates[name].add(text)
         self._check_unique_domains()
 
     def _check_unique_domains(self) -> None:
@@ -208,52 +351,91 @@ class TableGenerator:
                         f"sampler has only {int(sampler.domain_size())} distinct values"
                     )
 
-    def _candidates(self, n: int, start: int) -> list[dict[str, Any]]:
-        columns: dict[str, list[Any]] = {}
+    def _candidates(self, slots: list[int]) -> list[dict[str, Any] | None]:
+        """A row for each slot, columns in dependency order; None where an LLM cell could not be filled."""
+        rows: list[dict[str, Any]] = [{} for _ in slots]
+        alive = list(range(len(slots)))
         for column in self.order:
             sampler = self.samplers.get(column.name)
-            if isinstance(sampler, _ReferenceSampler):
-                columns[column.name] = sampler.draw(n, start)
-            elif sampler is not None:
-                columns[column.name] = sampler.draw(n)
-        rows = [{name: values[i] for name, values in columns.items()} for i in range(n)]
-        for column in self.order:
-            if column.kind == "expression":
-                for row in rows:
-                    row[column.name] = column.expression(row)
-        return rows
+            if sampler is not None:
+                for row, value in zip(rows, sampler.draw(slots), strict=True):
+                    row[column.name] = value
+            elif column.kind == "expression":
+                for i in alive:
+                    rows[i][column.name] = column.expression(rows[i])
+            else:
+                filled = self.llm[column.name].fill([rows[i] for i in alive], [slots[i] for i in alive])
+                alive = [i for i, ok in zip(alive, filled, strict=True) if ok]
+        kept = set(alive)
+        return [row if i in kept else None for i, row in enumerate(rows)]
+
+    def _fresh(self, row: dict[str, Any]) -> bool:
+        """Not a near-duplicate of an earlier row's LLM text (kept texts are remembered)."""
+        for name, index in self.near_duplicates.items():
+            if index.duplicate_of(str(row[name])) is not None:
+                self.llm[name].stats.near_duplicates += 1
+                return False
+        for name, index in self.near_duplicates.items():
+            index.add(str(row[name]))
+        return True
 
     def batches(self) -> Iterator[TableBatch]:
         seen = {rule.column: set() for rule in self.table.rules if rule.kind == "unique"}
-        done = 0
-        while done < self.table.rows:
-            want = min(BATCH_ROWS, self.table.rows - done)
-            kept: list[dict[str, Any]] = []
+        for column, values in (self.start.unique_values or {}).items():
+            seen.setdefault(column, set()).update(values)
+        first = self.start.batches
+        for index in range(first, -(-self.table.rows // self.batch_rows)):
+            for sampler in self.samplers.values():
+                sampler.begin(index)
+            begin = index * self.batch_rows
+            want = list(range(begin, min(begin + self.batch_rows, self.table.rows)))
+            kept: dict[int, dict[str, Any]] = {}
             for _attempt in range(RETRY_ROUNDS):
-                for row in self._candidates(want - len(kept), done + len(kept)):
-                    if _row_ok(row, self.table.rules, seen):
-                        for column, values in seen.items():
-                            values.add(row[column])
-                        kept.append(row)
-                if len(kept) == want:
+                missing = [slot for slot in want if slot not in kept]
+                if not missing:
                     break
-            if len(kept) < want:
+                for slot, row in zip(missing, self._candidates(missing), strict=True):
+                    if row is not None and _row_ok(row, self.table.rules, seen) and self._fresh(row):
+                        for column, values in seen.items():
+                            values.add(value_key(row[column]))
+                        kept[slot] = row
+            if len(kept) < len(want):
                 raise GenerationFailed(
-                    f"{self.table.name}: only {done + len(kept)} of {self.table.rows} rows meet the rules after "
-                    f"{RETRY_ROUNDS} rounds of redraws; loosen the rules or widen the samplers"
+                    f"{self.table.name}: only {begin + len(kept)} of {self.table.rows} rows meet the rules after "
+                    f"{RETRY_ROUNDS} rounds of redraws (rows up to {begin} are written); " + self._why_short()
                 )
-            done += len(kept)
-            yield TableBatch(self.table.name, kept, done, self.table.rows)
+            names = self.table.output_names
+            rows = [{name: kept[slot][name] for name in names} for slot in want]
+            yield TableBatch(self.table.name, rows, want[-1] + 1, self.table.rows, index)
+
+    def _why_short(self) -> str:
+        dropped = [
+            f"{llm.column.name}: {llm.stats.dropped_rows} rows without a valid reply" for llm in self.llm.values()
+        ]
+        return (
+            "; ".join(dropped)
+            if any(llm.stats.dropped_rows for llm in self.llm.values())
+            else ("loosen the rules or widen the samplers")
+        )
 
 
-def generate(spec: DatasetSpec) -> Iterator[TableBatch]:
-    """Tables in spec order (parents before children), each in batches of up to BATCH_ROWS rows."""
-    parent_keys: dict[tuple[str, str], list[Any]] = {}
+def generate(
+    spec: DatasetSpec,
+    llm_columns: Callable[[ColumnSpec, TableSpec], Any] | None = None,
+    starts: dict[str, TableStart] | None = None,
+    parent_keys: dict[tuple[str, str], list[Any]] | None = None,
+    on_table: Callable[[TableGenerator], None] | None = None,
+) -> Iterator[TableBatch]:
+    """Tables in spec order (parents before children), in batches. For a resumed run, `starts` says
+    where each table picks up and `parent_keys` holds the keys of the rows already written."""
+    keys: dict[tuple[str, str], list[Any]] = dict(parent_keys or {})
     wanted = {(c.params["table"], c.params["column"]) for t in spec.tables for c in t.columns if c.kind == "reference"}
     for table in spec.tables:
-        generator = TableGenerator(table, spec, parent_keys)
+        generator = TableGenerator(table, spec, keys, llm_columns, (starts or {}).get(table.name))
+        if on_table is not None:
+            on_table(generator)
         for batch in generator.batches():
             for key in wanted:
                 if key[0] == table.name:
-                    parent_keys.setdefault(key, []).extend(row[key[1]] for row in batch.rows)
+                    keys.setdefault(key, []).extend(row[key[1]] for row in batch.rows)
             yield batch

@@ -2,13 +2,17 @@
 
 A spec has `tables`, each with `name`, `rows`, optional `locale`, `columns` and `rules`. Column kinds:
 `sampler` (sequence, uuid, integer, uniform, normal, lognormal, poisson, choice, boolean, date, datetime,
-faker), `expression` (from the row's other columns) and `reference` (a parent table's key, with a
-children-per-parent distribution). Rules: unique, not_null, range, regex, check.
+faker), `expression` (from the row's other columns), `reference` (a parent table's key, with a
+children-per-parent distribution), `llm` (text from a prompt over the row), `llm_object` (several
+columns from one JSON reply under a schema), `timeseries` (per-entity ordered times and values with
+trend, seasonality and noise) and `hierarchy` (a manager tree over a sequence key). Rules: unique,
+not_null, range, regex, check. `docs/synth-spec.schema.json` is the same contract for editors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,26 @@ SAMPLERS = (
     "datetime",
     "faker",
 )
-KINDS = ("sampler", "expression", "reference")
+KINDS = ("sampler", "expression", "reference", "llm", "llm_object", "timeseries", "hierarchy")
+LLM_KINDS = ("llm", "llm_object")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+LLM_OPTIONS = {
+    "prompt": str,
+    "system": str,
+    "model": str,
+    "models": list,
+    "backend": str,
+    "personas": list,
+    "max_tokens": int,
+    "temperature": (int, float),
+    "top_p": (int, float),
+    "retries": int,
+    "min_chars": int,
+    "max_chars": int,
+    "near_duplicate": (int, float, bool),
+    "schema": dict,
+    "constrained": (bool, str),
+}
 RULES = ("unique", "not_null", "range", "regex", "check")
 
 
@@ -47,6 +70,10 @@ class ColumnSpec:
     params: dict[str, Any]
     expression: Expression | None = None
     depends_on: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # the columns it writes: itself, or an object's fields
+
+    def __post_init__(self) -> None:
+        self.outputs = self.outputs or [self.name]
 
 
 @dataclass
@@ -64,9 +91,19 @@ class TableSpec:
     locale: str
     columns: list[ColumnSpec]
     rules: list[Rule]
+    batch_rows: int = 0  # 0: 10,000 rows per batch, or 64 when an LLM writes a column
 
     def column(self, name: str) -> ColumnSpec | None:
-        return next((c for c in self.columns if c.name == name), None)
+        """The column that writes `name` (an llm_object writes several)."""
+        return next((c for c in self.columns if name in c.outputs), None)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [name for c in self.columns for name in c.outputs]
+
+    @property
+    def uses_llm(self) -> bool:
+        return any(c.kind in LLM_KINDS for c in self.columns)
 
 
 @dataclass
@@ -134,11 +171,18 @@ def _table(data: Any, path: str) -> TableSpec:
     columns = [_column(item, f"{path}.columns[{i}]") for i, item in enumerate(columns_data)]
     seen: set[str] = set()
     for index, column in enumerate(columns):
-        if column.name in seen:
-            raise SpecError(f"{path}.columns[{index}].name", f"duplicate column {column.name!r}")
-        seen.add(column.name)
+        for output in column.outputs:
+            if output in seen:
+                raise SpecError(f"{path}.columns[{index}].name", f"duplicate column {output!r}")
+            seen.add(output)
     rules = [_rule(item, f"{path}.rules[{i}]", seen) for i, item in enumerate(data.get("rules") or [])]
-    return TableSpec(name, rows, str(data.get("locale", "en_US")), columns, rules)
+    batch_rows = data.get("batch_rows", 0)
+    if not isinstance(batch_rows, int) or batch_rows < 0:
+        raise SpecError(f"{path}.batch_rows", "expected an integer >= 1")
+    table = TableSpec(name, rows, str(data.get("locale", "en_US")), columns, rules, batch_rows)
+    for index, column in enumerate(columns):
+        _check_links(table, column, f"{path}.columns[{index}]")
+    return table
 
 
 def _column(data: Any, path: str) -> ColumnSpec:
@@ -157,12 +201,98 @@ def _column(data: Any, path: str) -> ColumnSpec:
         except ExpressionError as exc:
             raise SpecError(f"{path}.expression", str(exc)) from exc
         column.depends_on = column.expression.names
-    else:
+    elif kind == "reference":
         target = _need(data, "table", path, str)
         _need(data, "column", path, str)
         column.params["table"] = target
         _check_cardinality(params.get("per_parent"), f"{path}.per_parent")
+    elif kind in LLM_KINDS:
+        _check_llm(column, path)
+    elif kind == "timeseries":
+        _check_timeseries(column, path)
+    else:
+        _need(data, "key", path, str)
+        if data.get("role", "manager") not in ("manager", "level"):
+            raise SpecError(f"{path}.role", "expected manager or level")
+        if _need(data, "fanout", path, int) < 1:
+            raise SpecError(f"{path}.fanout", "must be >= 1")
+        column.depends_on = [data["key"]]
     return column
+
+
+def _check_llm(column: ColumnSpec, path: str) -> None:
+    params = column.params
+    prompt = _need(params, "prompt", path, str)
+    for key, value in params.items():
+        expected = LLM_OPTIONS.get(key)
+        if expected is None:
+            raise SpecError(f"{path}.{key}", f"unknown option; known: {', '.join(LLM_OPTIONS)}")
+        if not isinstance(value, expected):
+            raise SpecError(f"{path}.{key}", f"expected {getattr(expected, '__name__', 'a number')}")
+    for key in ("models", "personas"):
+        if key in params and (not params[key] or not all(isinstance(v, str) for v in params[key])):
+            raise SpecError(f"{path}.{key}", "expected a non-empty list of strings")
+    if params.get("max_tokens", 1) < 1:
+        raise SpecError(f"{path}.max_tokens", "must be >= 1")
+    if params.get("retries", 0) < 0:
+        raise SpecError(f"{path}.retries", "must be >= 0")
+    column.depends_on = sorted({n for n in PLACEHOLDER.findall(prompt) if n != "persona"})
+    if "{persona}" in prompt and "personas" not in params:
+        raise SpecError(f"{path}.prompt", "uses {persona} but the column lists no personas")
+    if column.kind == "llm_object":
+        schema = _need(params, "schema", path, dict)
+        properties = schema.get("properties")
+        if schema.get("type") != "object" or not isinstance(properties, dict) or not properties:
+            raise SpecError(f"{path}.schema", "expected {type: object, properties: {...}}")
+        column.outputs = list(properties)
+        column.params["schema"] = {"required": list(properties), "additionalProperties": False, **schema}
+
+
+def _check_timeseries(column: ColumnSpec, path: str) -> None:
+    params = column.params
+    _need(params, "entity", path, str)
+    role = params.get("role", "value")
+    if role == "time":
+        parse_date(params.get("start"), f"{path}.start")
+        parse_every(params.get("every", "1d"), f"{path}.every")
+        jitter = params.get("jitter", 0)
+        if not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+            raise SpecError(f"{path}.jitter", "must be a fraction of the step in [0, 1]")
+    elif role == "value":
+        level = params.get("level", {"mean": 0, "std": 0})
+        if not isinstance(level, dict) or not isinstance(level.get("mean", 0), (int, float)):
+            raise SpecError(f"{path}.level", "expected {mean: number, std: number}")
+        if level.get("std", 0) < 0 or params.get("noise", 0) < 0:
+            raise SpecError(f"{path}.noise", "noise and level.std must be >= 0")
+        season = params.get("season")
+        if season is not None and (not isinstance(season, dict) or season.get("period", 0) <= 0):
+            raise SpecError(f"{path}.season", "expected {period: steps > 0, amplitude: number}")
+    else:
+        raise SpecError(f"{path}.role", "expected time or value")
+    column.depends_on = [params["entity"]]
+
+
+def parse_every(value: Any, path: str) -> dt.timedelta:
+    """'1d', '6h', '30m', '45s' or a number of days."""
+    if isinstance(value, (int, float)) and value > 0:
+        return dt.timedelta(days=value)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([dhms])", str(value))
+    if not match:
+        raise SpecError(path, f"expected a step such as 1d, 6h, 30m or 45s, got {value!r}")
+    unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match.group(2)]
+    return dt.timedelta(**{unit: float(match.group(1))})
+
+
+def _check_links(table: TableSpec, column: ColumnSpec, path: str) -> None:
+    """Columns a timeseries or hierarchy column is built on must be of the right kind."""
+    if column.kind == "timeseries":
+        entity = table.column(column.params["entity"])
+        if entity is None or entity.kind != "reference":
+            raise SpecError(f"{path}.entity", "must name a reference column of this table (its children stay together)")
+    if column.kind == "hierarchy":
+        key = table.column(column.params["key"])
+        if key is None or key.params.get("sampler") != "sequence":
+            raise SpecError(f"{path}.key", "must name a sequence column of this table")
 
 
 def _check_sampler(params: dict[str, Any], path: str) -> None:
@@ -265,7 +395,7 @@ def _check_references(spec: DatasetSpec) -> None:
 
 def column_order(table: TableSpec, path: str = "table") -> list[ColumnSpec]:
     """Columns in an order where every expression's inputs come first; unknown or cyclic names fail."""
-    by_name = {c.name: c for c in table.columns}
+    by_name = {name: c for c in table.columns for name in c.outputs}
     ordered: list[ColumnSpec] = []
     state: dict[str, str] = {}
 
@@ -273,12 +403,13 @@ def column_order(table: TableSpec, path: str = "table") -> list[ColumnSpec]:
         if state.get(column.name) == "done":
             return
         if state.get(column.name) == "visiting":
-            raise SpecError(f"{path}.columns", f"cyclic expressions: {' -> '.join([*trail, column.name])}")
+            raise SpecError(f"{path}.columns", f"cyclic references: {' -> '.join([*trail, column.name])}")
         state[column.name] = "visiting"
         for name in column.depends_on:
             if name not in by_name:
                 index = table.columns.index(column)
-                raise SpecError(f"{path}.columns[{index}].expression", f"unknown column {name!r}")
+                field_name = "prompt" if column.kind in LLM_KINDS else "expression"
+                raise SpecError(f"{path}.columns[{index}].{field_name}", f"unknown column {name!r}")
             visit(by_name[name], [*trail, column.name])
         state[column.name] = "done"
         ordered.append(column)
