@@ -12,6 +12,27 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+# A small opinion lexicon for `sentiment(text)`: enough to tell a glowing review from an angry one.
+_POSITIVE = set(
+    "good great excellent amazing love loved loves perfect best wonderful fantastic happy pleased recommend "
+    "awesome nice easy comfortable reliable sturdy fast beautiful impressed favorite delighted superb solid "
+    "enjoy enjoyed worth satisfied brilliant outstanding helpful quality durable".split()
+)
+_NEGATIVE = set(
+    "bad poor terrible awful hate hated broke broken worst disappointed disappointing useless waste cheap "
+    "slow difficult problem problems issue issues return returned refund flimsy defective annoying "
+    "nightmare horrible unhappy fails failed failure leaking leaked noisy uncomfortable regret not never".split()
+)
+
+
+def sentiment(text: Any) -> float:
+    """(positive words - negative words) / (their sum): -1 all negative .. 1 all positive, 0 when neither."""
+    tokens = re.findall(r"[a-z']+", str(text).lower())
+    positive = sum(t in _POSITIVE for t in tokens)
+    negative = sum(t in _NEGATIVE or t.endswith("n't") for t in tokens)
+    return (positive - negative) / (positive + negative) if positive + negative else 0.0
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda s: str(s).lower(),
     "upper": lambda s: str(s).upper(),
@@ -26,8 +47,13 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "slug": lambda s: re.sub(r"[^a-z0-9]+", ".", str(s).lower()).strip("."),
     "add_days": lambda d, n: d + dt.timedelta(days=int(n)),
+    "add_hours": lambda d, n: d + dt.timedelta(hours=float(n)),
     "days_between": lambda a, b: (b - a).days,
     "year": lambda d: d.year,
+    "hour": lambda d: d.hour,
+    "sentiment": sentiment,
+    "before": lambda s, sep: str(s).split(sep, 1)[0],
+    "after": lambda s, sep: str(s).split(sep, 1)[-1],
 }
 _ALLOWED = (
     ast.Expression,

@@ -92,6 +92,7 @@ class _ColumnSampler:
                 seed,
                 f"{table.name}.{column.name}",
                 int(self.params.get("pool", FAKER_POOL)),
+                self.params.get("args", {}),
             )
 
     def begin(self, batch: int) -> None:
@@ -160,7 +161,7 @@ def _rounded(values, p: dict[str, Any]) -> list[Any]:
     return [round(float(v), digits) for v in values] if digits is not None else [float(v) for v in values]
 
 
-def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int) -> list[Any]:
+def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int, args: dict[str, Any]) -> list[Any]:
     from faker import Faker
 
     fake = Faker(locale)
@@ -168,13 +169,17 @@ def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int) -> l
     method = getattr(fake, provider, None)
     if method is None or provider.startswith("_") or not callable(method):
         raise SpecError(key, f"unknown Faker provider {provider!r} for locale {locale}")
-    return [method() for _ in range(size)]
+    try:
+        return [method(**args) for _ in range(size)]
+    except TypeError as exc:
+        raise SpecError(key, f"Faker provider {provider!r}: {exc}") from exc
 
 
 class _ReferenceSampler:
     """Parent keys for a child table: each parent gets a number of children from `per_parent`."""
 
     def __init__(self, column: ColumnSpec, parent_keys: list[Any], table: TableSpec, seed: int) -> None:
+        self.bring: dict[str, list[Any]] = {}
         rng = _rng(seed, table.name, column.name)
         spec = column.params.get("per_parent")
         if not parent_keys:
@@ -235,7 +240,8 @@ class _SeriesSampler:
             times = []
             for key, step, u in zip(keys, steps, self.rng.random(len(slots)), strict=True):
                 offset = float(self._entity_draw(key).random()) * spread
-                times.append(start + dt.timedelta(seconds=offset) + every * (step + jitter * u))
+                moment = start + dt.timedelta(seconds=offset) + every * (step + jitter * u)
+                times.append(moment.replace(microsecond=0))
             return times
         level, season = p.get("level", {}), p.get("season") or {}
         values = []
@@ -313,13 +319,19 @@ class TableGenerator:
         self.start = start or TableStart()
         self.order = column_order(table)
         self.samplers: dict[str, Any] = {}
+        self.brought: dict[tuple[str, str], list[Any]] = {}
         self.llm: dict[str, Any] = {}
         for column in self.order:  # inputs first, so a series finds its entity's sampler
             if column.kind == "sampler":
                 self.samplers[column.name] = _ColumnSampler(column, table, spec.seed)
             elif column.kind == "reference":
-                keys = parent_keys[(column.params["table"], column.params["column"])]
-                self.samplers[column.name] = _ReferenceSampler(column, keys, table, spec.seed)
+                parent = column.params["table"]
+                keys = parent_keys[(parent, column.params["column"])]
+                sampler = self.samplers[column.name] = _ReferenceSampler(column, keys, table, spec.seed)
+                position = {key: i for i, key in enumerate(keys)}
+                for name in column.outputs[1:]:  # `bring`: parent columns copied next to the key
+                    values = parent_keys[(parent, name)]
+                    self.brought[(column.name, name)] = [values[position[key]] for key in sampler.keys]
             elif column.kind == "timeseries":
                 entity = self.samplers[column.params["entity"]]
                 self.samplers[column.name] = _SeriesSampler(column, table, spec.seed, entity)
@@ -360,6 +372,10 @@ class TableGenerator:
             if sampler is not None:
                 for row, value in zip(rows, sampler.draw(slots), strict=True):
                     row[column.name] = value
+                for name in column.outputs[1:] if column.kind == "reference" else ():
+                    values = self.brought[(column.name, name)]
+                    for row, slot in zip(rows, slots, strict=True):
+                        row[name] = values[slot]
             elif column.kind == "expression":
                 for i in alive:
                     rows[i][column.name] = column.expression(rows[i])
@@ -419,6 +435,17 @@ class TableGenerator:
         )
 
 
+def parent_columns(spec: DatasetSpec) -> set[tuple[str, str]]:
+    """(table, column) pairs child tables read: reference keys and the columns they bring along."""
+    return {
+        (c.params["table"], name)
+        for t in spec.tables
+        for c in t.columns
+        if c.kind == "reference"
+        for name in [c.params["column"], *c.outputs[1:]]
+    }
+
+
 def generate(
     spec: DatasetSpec,
     llm_columns: Callable[[ColumnSpec, TableSpec], Any] | None = None,
@@ -429,7 +456,7 @@ def generate(
     """Tables in spec order (parents before children), in batches. For a resumed run, `starts` says
     where each table picks up and `parent_keys` holds the keys of the rows already written."""
     keys: dict[tuple[str, str], list[Any]] = dict(parent_keys or {})
-    wanted = {(c.params["table"], c.params["column"]) for t in spec.tables for c in t.columns if c.kind == "reference"}
+    wanted = parent_columns(spec)
     for table in spec.tables:
         generator = TableGenerator(table, spec, keys, llm_columns, (starts or {}).get(table.name))
         if on_table is not None:

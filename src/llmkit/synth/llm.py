@@ -35,6 +35,7 @@ class LlmStats:
     requests: int = 0
     valid: int = 0
     invalid: int = 0
+    not_json: int = 0  # llm_object replies that did not parse as a JSON object at all
     retries: int = 0
     dropped_rows: int = 0
     near_duplicates: int = 0
@@ -47,7 +48,8 @@ class LlmStats:
         return self.valid / self.requests if self.requests else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "valid_rate": round(self.valid_rate, 4)}
+        json_rate = 1 - self.not_json / self.requests if self.requests else 0.0
+        return {**asdict(self), "valid_rate": round(self.valid_rate, 4), "json_rate": round(json_rate, 4)}
 
 
 def _seed(*parts: Any) -> int:
@@ -119,7 +121,10 @@ class LlmColumn:
         """The cell values from a reply, or None when it does not pass."""
         if self.schema is not None:
             value = parse_json_object(text)
-            if value is None or schema_errors(value, self.schema):
+            if value is None:
+                self.stats.not_json += 1
+                return None
+            if schema_errors(value, self.schema):
                 return None
             return {name: value.get(name) for name in self.column.outputs}
         return self._text(text, finish_reason)

@@ -18,7 +18,7 @@ from typing import Any
 
 from llmkit.errors import InvalidInputError
 from llmkit.synth.export import open_writer
-from llmkit.synth.generate import TableBatch, TableGenerator, TableStart, generate, value_key
+from llmkit.synth.generate import TableBatch, TableGenerator, TableStart, generate, parent_columns, value_key
 from llmkit.synth.spec import DatasetSpec, TableSpec, load_spec
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -101,7 +101,7 @@ def _starts(spec: DatasetSpec, writer: Any, batches: dict[str, int]) -> tuple[di
     """Rebuild what the written batches hold: unique values, LLM texts, parent keys."""
     starts: dict[str, TableStart] = {}
     parent_keys: dict[tuple[str, str], list[Any]] = {}
-    wanted = {(c.params["table"], c.params["column"]) for t in spec.tables for c in t.columns if c.kind == "reference"}
+    wanted = parent_columns(spec)
     for table in spec.tables:
         if not batches.get(table.name):
             continue

@@ -71,6 +71,7 @@ class ColumnSpec:
     expression: Expression | None = None
     depends_on: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # the columns it writes: itself, or an object's fields
+    hidden: bool = False  # computed for other columns (expressions, prompts) but not exported
 
     def __post_init__(self) -> None:
         self.outputs = self.outputs or [self.name]
@@ -99,7 +100,7 @@ class TableSpec:
 
     @property
     def output_names(self) -> list[str]:
-        return [name for c in self.columns for name in c.outputs]
+        return [name for c in self.columns if not c.hidden for name in c.outputs]
 
     @property
     def uses_llm(self) -> bool:
@@ -190,8 +191,8 @@ def _column(data: Any, path: str) -> ColumnSpec:
     kind = data.get("kind", "sampler")
     if kind not in KINDS:
         raise SpecError(f"{path}.kind", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
-    params = {k: v for k, v in data.items() if k not in ("name", "kind")}
-    column = ColumnSpec(name, kind, params)
+    params = {k: v for k, v in data.items() if k not in ("name", "kind", "hidden")}
+    column = ColumnSpec(name, kind, params, hidden=bool(data.get("hidden", False)))
     if kind == "sampler":
         _check_sampler(params, path)
     elif kind == "expression":
@@ -206,6 +207,10 @@ def _column(data: Any, path: str) -> ColumnSpec:
         _need(data, "column", path, str)
         column.params["table"] = target
         _check_cardinality(params.get("per_parent"), f"{path}.per_parent")
+        bring = params.get("bring", [])
+        if not isinstance(bring, list) or not all(isinstance(b, str) for b in bring):
+            raise SpecError(f"{path}.bring", "expected a list of the parent's column names")
+        column.outputs = [name, *bring]
     elif kind in LLM_KINDS:
         _check_llm(column, path)
     elif kind == "timeseries":
@@ -331,6 +336,8 @@ def _check_sampler(params: dict[str, Any], path: str) -> None:
             raise SpecError(f"{path}.p", "must be a probability in [0, 1]")
     elif sampler == "faker":
         _need(params, "provider", path, str)  # checked against Faker when the table's locale is known
+        if not isinstance(params.get("args", {}), dict):
+            raise SpecError(f"{path}.args", "expected a mapping of the provider's arguments")
 
 
 def parse_date(value: Any, path: str) -> dt.datetime:
@@ -387,8 +394,10 @@ def _check_references(spec: DatasetSpec) -> None:
             parent = spec.table(column.params["table"])
             if parent is None:
                 raise SpecError(f"{path}.table", f"unknown table {column.params['table']!r}")
-            if parent.column(column.params["column"]) is None:
-                raise SpecError(f"{path}.column", f"table {parent.name!r} has no column {column.params['column']!r}")
+            for key, wanted in (("column", [column.params["column"]]), ("bring", column.params.get("bring", []))):
+                for name in wanted:
+                    if parent.column(name) is None:
+                        raise SpecError(f"{path}.{key}", f"table {parent.name!r} has no column {name!r}")
             if order[parent.name] >= index:
                 raise SpecError(f"{path}.table", f"parent table {parent.name!r} must come before {table.name!r}")
 
