@@ -1,36 +1,46 @@
-"""`llmkit synth ...`: a thin adapter over `llmkit.synth` (work in progress: issue 4)."""
+"""`llmkit synth ...`: a thin adapter over `llmkit.synth`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+FORMATS = ["csv", "jsonl", "parquet", "sqlite", "hf"]
+
 
 @click.group("synth")
 def synth_group() -> None:
-    """Synthetic data from dataset specs (sampler, expression and reference columns so far)."""
+    """Synthetic data from dataset specs: samplers, expressions, references, LLM text and JSON, time series."""
 
 
 @synth_group.command("templates")
 def templates_command() -> None:
     """The built-in dataset templates."""
     from llmkit.synth import template_names
+    from llmkit.synth.service import template_path
 
     for name in template_names():
-        click.echo(name)
+        first = template_path(name).read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+        click.echo(f"{name:16} {first}")
 
 
 @synth_group.command("show")
 @click.argument("template")
 def show_command(template: str) -> None:
     """Print a template's spec (YAML), to copy and edit."""
-    from llmkit.errors import InvalidInputError
-    from llmkit.synth.service import TEMPLATES, template_names
+    from llmkit.synth.service import template_path
 
-    if template not in template_names():
-        raise InvalidInputError(f"unknown template {template!r}; known: {', '.join(template_names())}")
-    click.echo((TEMPLATES / f"{template}.yaml").read_text(), nl=False)
+    click.echo(template_path(template).read_text(encoding="utf-8"), nl=False)
+
+
+@synth_group.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of dataset specs (for editors: yaml-language-server, VS Code)."""
+    from llmkit.synth.schema import spec_json_schema
+
+    click.echo(json.dumps(spec_json_schema(), indent=2))
 
 
 @synth_group.command("run")
@@ -38,16 +48,58 @@ def show_command(template: str) -> None:
 @click.option("--rows", type=int, default=None, help="Rows of the first table (the others scale with it).")
 @click.option("--seed", type=int, default=None, help="Same spec + seed = byte-identical files.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "jsonl", "sqlite"]))
-def run_command(spec: str, rows: int | None, seed: int | None, out: str, fmt: str) -> None:
-    """Generate SPEC (a YAML file or a template name) into --out, with a progress bar."""
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(FORMATS))
+@click.option("--model", default=None, help="Model for LLM columns that name none.")
+@click.option("--report", "report_path", default=None, type=click.Path(), help="Also write PATH.json and PATH.html.")
+@click.option("--fresh", is_flag=True, help="Start over even if an unfinished run of this spec is in --out.")
+def run_command(
+    spec: str, rows: int | None, seed: int | None, out: str, fmt: str, model: str | None, report_path: str | None,
+    fresh: bool,
+) -> None:  # fmt: skip
+    """Generate SPEC (a YAML file or a template name) into --out, with a progress bar.
+
+    An interrupted run started again with the same arguments resumes after its last finished batch.
+    """
     from llmkit.synth import resolve_spec, run
+    from llmkit.synth.service import STATE_FILE
 
     dataset = resolve_spec(spec, rows, seed)
     total = sum(table.rows for table in dataset.tables)
+    if not fresh and (Path(out) / STATE_FILE).is_file():
+        click.echo(f"{out}: resuming an unfinished run if it matches (--fresh starts over)", err=True)
     with click.progressbar(length=total, label="rows", file=click.get_text_stream("stderr")) as bar:
-        finished = {}
-        for progress in run(dataset, Path(out), fmt):
+        finished: dict[str, int] = {}
+        for progress in run(dataset, Path(out), fmt, model=model, resume=not fresh):
             bar.update(progress.done - finished.get(progress.table, 0))
             finished[progress.table] = progress.done
     click.echo(f"{total} rows in {len(dataset.tables)} table(s) -> {out}", err=True)
+    if report_path:
+        _write_report(Path(out), dataset, None, Path(report_path))
+
+
+@synth_group.command("report")
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--spec", default=None, help="The spec (file or template) to re-check rules and references.")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A real CSV: SDMetrics column-shape and pair-trend scores against it.")  # fmt: skip
+@click.option("--out", "-o", default=None, type=click.Path(), help="Report path without suffix [DATA/report].")
+def report_command(data: str, spec: str | None, reference: str | None, out: str | None) -> None:
+    """Quality report of generated DATA (a run's folder or one file): JSON + standalone HTML."""
+    from llmkit.synth import resolve_spec
+
+    folder = Path(data) if Path(data).is_dir() else Path(data).parent
+    _write_report(Path(data), resolve_spec(spec) if spec else None, reference, Path(out) if out else folder / "report")
+
+
+def _write_report(data: Path, spec, reference: str | None, out: Path) -> None:
+    from llmkit.synth.report import build_report, write_report
+
+    report = build_report(data, spec, Path(reference) if reference else None)
+    json_path, html_path = write_report(report, out)
+    for name, table in report["tables"].items():
+        broken = sum(rule["violations"] for rule in table.get("rules", []))
+        orphans = sum(check["orphans"] for check in table.get("referential_integrity", []))
+        click.echo(f"{name}: {table['rows']} rows, rule violations {broken}, orphan keys {orphans}", err=True)
+    if "reference" in report:
+        click.echo(f"similarity to {reference}: {report['reference']['overall']:.1%}", err=True)
+    click.echo(f"report: {json_path} {html_path}", err=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,6 +149,7 @@ class HfDatasetWriter(ParquetWriter):
             if parts:
                 splits[table.name] = datasets.Dataset.from_parquet(parts, cache_dir=str(self.out / ".cache"))
         datasets.DatasetDict(splits).save_to_disk(str(self.out / "dataset"))
+        shutil.rmtree(self.out / ".cache", ignore_errors=True)  # datasets' Arrow copies of the parts
 
 
 class SqliteWriter:
