@@ -122,7 +122,7 @@ def test_impossible_rules_fail_with_the_reason(tmp_path):
 
 
 def test_cli_synth(tmp_path):
-    assert run_cli("synth", "templates").stdout.split() == template_names()
+    assert [line.split()[0] for line in run_cli("synth", "templates").stdout.splitlines()] == template_names()
     assert "tables:" in run_cli("synth", "show", "orders").stdout
     result = run_cli("synth", "run", "orders", "--rows", "20", "--seed", "1", "-o", str(tmp_path), "--format", "csv")
     assert result.returncode == 0 and "80 rows in 2 table(s)" in result.stderr
@@ -131,3 +131,259 @@ def test_cli_synth(tmp_path):
     bad.write_text("tables:\n  - name: t\n    rows: 5\n    columns:\n      - {name: a, sampler: gaussian}\n")
     failed = run_cli("synth", "run", str(bad), "-o", str(tmp_path / "x"))
     assert failed.returncode == 1 and "tables[0].columns[0].sampler" in failed.stderr
+
+
+# ---- second part: new column kinds, templates, resume, export formats, LLM columns, report ----------
+
+
+def _rows(path):
+    return list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+
+
+@pytest.mark.parametrize(
+    "column, where, why",
+    [
+        ({"name": "a", "kind": "llm"}, "columns[1].prompt", "missing"),
+        ({"name": "a", "kind": "llm", "prompt": "x", "temprature": 1}, "columns[1].temprature", "unknown option"),
+        ({"name": "a", "kind": "llm", "prompt": "as {persona}"}, "columns[1].prompt", "no personas"),
+        ({"name": "a", "kind": "llm", "prompt": "about {nope}"}, "columns[1].prompt", "unknown column 'nope'"),
+        ({"name": "a", "kind": "llm_object", "prompt": "x", "schema": {"type": "string"}}, "columns[1].schema", "type: object"),
+        ({"name": "a", "kind": "timeseries", "entity": "id"}, "columns[1].entity", "reference column"),
+        ({"name": "a", "kind": "timeseries", "entity": "id", "role": "time", "start": "2024-01-01", "every": "2w"},
+         "columns[1].every", "1d, 6h"),
+        ({"name": "a", "kind": "hierarchy", "key": "b", "fanout": 3}, "columns[1].key", "sequence column"),
+    ],
+)  # fmt: skip
+def test_new_column_kinds_validate_with_field_paths(column, where, why):
+    spec = _spec(
+        [{"name": "id", "sampler": "sequence"}, column, {"name": "b", "sampler": "integer", "min": 0, "max": 9}]
+    )
+    with pytest.raises(SpecError) as error:
+        parse_spec(spec)
+    assert where in error.value.path and why in str(error.value), str(error.value)
+
+
+def test_all_templates_run_and_keep_their_rules_and_keys(tmp_path):
+    from llmkit.synth.report import build_report
+
+    for name in ("customers", "orders", "employees", "healthcare", "transactions"):
+        spec = resolve_spec(name, rows=120, seed=3)
+        _generate(spec, tmp_path / name)
+        report = build_report(tmp_path / name, spec)
+        for table in spec.tables:
+            entry = report["tables"][table.name]
+            assert entry["rows"] == table.rows
+            assert all(rule["violations"] == 0 for rule in entry["rules"]), entry["rules"]
+            assert all(check["orphans"] == 0 for check in entry["referential_integrity"])
+
+
+def test_hierarchy_time_series_and_fraud_share(tmp_path):
+    _generate(resolve_spec("employees", rows=60, seed=1), tmp_path / "e")
+    staff = {int(r["employee_id"]): r for r in _rows(tmp_path / "e" / "employees.csv")}
+    assert staff[1]["manager_id"] == "" and staff[1]["title"] == "Chief Executive"
+    for row in list(staff.values())[1:]:
+        boss = staff[int(row["manager_id"])]
+        assert int(row["level"]) == int(boss["level"]) + 1 and float(row["salary"]) < float(boss["salary"]) * 1.3
+    _generate(resolve_spec("transactions", rows=100, seed=1), tmp_path / "t")
+    rows = _rows(tmp_path / "t" / "transactions.csv")
+    assert len(rows) == 4000
+    fraud = [r for r in rows if r["is_fraud"] == "True"]
+    assert 0.01 < len(fraud) / len(rows) < 0.03
+    assert all(r["channel"] == "card_not_present" and r["merchant_country"] not in ("GB", "IE", "FR") for r in fraud)
+    normal = [float(r["amount"]) for r in rows if r["is_fraud"] == "False"]
+    assert sum(float(r["amount"]) for r in fraud) / len(fraud) > 5 * sum(normal) / len(normal)
+    by_account: dict[str, list[str]] = {}
+    for row in rows:
+        if row["is_fraud"] == "False":
+            by_account.setdefault(row["account_id"], []).append(row["booked_at"])
+    assert all(times == sorted(times) for times in by_account.values())  # each account's series is ordered
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "sqlite", "parquet"])
+def test_killed_run_resumes_to_the_same_bytes(tmp_path, fmt):
+    def spec():
+        data = resolve_spec("orders", rows=300, seed=4)
+        for table in data.tables:
+            table.batch_rows = 100
+        return data
+
+    list(run(spec(), tmp_path / "whole", fmt))
+    events = run(spec(), tmp_path / "killed", fmt)
+    for _ in range(5):  # customers 3 batches, then 2 of 9 order batches: then the process "dies"
+        next(events)
+    events.close()
+    if fmt in ("csv", "jsonl"):  # and it died in the middle of writing the next batch
+        with (tmp_path / "killed" / f"orders.{fmt}").open("a") as handle:
+            handle.write("half a row,")
+    resumed = list(run(spec(), tmp_path / "killed", fmt))
+    assert resumed[0].table == "orders" and resumed[0].done == 300  # picked up after the 2 finished batches
+    summary = json.loads((tmp_path / "killed" / "synth-run.json").read_text())
+    assert summary["resumed_batches"] == 5
+    from llmkit.synth.report import load_tables
+
+    whole, killed = load_tables(tmp_path / "whole"), load_tables(tmp_path / "killed")
+    assert whole == killed and len(killed["orders"]) == 900
+    if fmt in ("csv", "jsonl"):
+        for name in ("customers", "orders"):
+            assert (tmp_path / "whole" / f"{name}.{fmt}").read_bytes() == (
+                tmp_path / "killed" / f"{name}.{fmt}"
+            ).read_bytes()
+
+
+def test_parquet_and_hf_datasets_export(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    _generate(resolve_spec("orders", rows=30, seed=2), tmp_path, "hf")
+    loaded = datasets.load_from_disk(str(tmp_path / "dataset"))
+    assert loaded["customers"].num_rows == 30 and loaded["orders"].num_rows == 90
+    assert set(loaded["orders"].column_names) == {
+        "order_id",
+        "customer_id",
+        "quantity",
+        "unit_price",
+        "total",
+        "order_date",
+    }
+
+
+class _ScriptedEngine:
+    """Stands in for a model that misbehaves on purpose (a real one cannot be told to): replies come
+    from `reply(prompt_text, attempt_seed)`."""
+
+    def __init__(self, reply):
+        from llmkit.config import load_settings
+
+        self.settings = load_settings()
+        self.reply = reply
+        self.prompts: list[str] = []
+
+    def resolve(self, model):
+        from llmkit.models.catalog import Catalog
+
+        return Catalog.load(self.settings).resolve(model or self.settings.default_model)
+
+    def backend_name(self, entry, backend=None):
+        return backend or "transformers"
+
+    def generate_many(self, prompts, params, *, model=None, backend=None):
+        from llmkit.generation.types import GenerationResult, GenerationStats
+
+        for index, (prompt, one) in enumerate(zip(prompts, params, strict=True)):
+            text = prompt[-1].content
+            self.prompts.append(text)
+            stats = GenerationStats("fake", "transformers", 1, 5, 0.0, 0.0, 0.0, "stop")
+            yield index, GenerationResult(self.reply(text, one.seed), stats)
+
+
+def _llm_spec(columns, rows=6):
+    return parse_spec(
+        {"seed": 1, "tables": [{"name": "t", "rows": rows, "batch_rows": 3, "columns": [
+            {"name": "id", "sampler": "sequence"}, {"name": "colour", "sampler": "choice", "values": ["red", "blue"]},
+            *(columns if isinstance(columns, list) else [columns])]}]}
+    )  # fmt: skip
+
+
+def test_llm_rows_that_stay_invalid_fail_the_run_and_keep_finished_batches(tmp_path):
+    # Valid JSON for the first three rows (one batch), then never again.
+    def reply(prompt, seed):
+        return '{"label": "fine"}' if "row 1 " in prompt or "row 2 " in prompt or "row 3 " in prompt else "{oops"
+
+    column = {"name": "obj", "kind": "llm_object", "prompt": "Label row {id} in {colour}.", "retries": 2,
+              "schema": {"type": "object", "properties": {"label": {"type": "string"}}}}  # fmt: skip
+    engine = _ScriptedEngine(reply)
+    with pytest.raises(GenerationFailed, match=r"only 3 of 6 rows.*obj: \d+ rows without a valid reply"):
+        list(run(_llm_spec(column), tmp_path, "csv", engine=engine))
+    assert [r["label"] for r in _rows(tmp_path / "t.csv")] == ["fine"] * 3  # the finished batch is kept
+    summary = json.loads((tmp_path / "synth-run.json").read_text())["llm"][0]
+    assert summary["invalid"] > 0 and summary["retries"] > 0 and summary["invalid_examples"][0] == "{oops"
+    assert "JSON Schema" in engine.prompts[0] and '"label"' in engine.prompts[0]  # the schema is in the prompt
+
+
+def test_near_duplicate_llm_text_is_replaced_and_personas_rotate(tmp_path):
+    calls = {"n": 0}
+
+    def reply(prompt, seed):
+        calls["n"] += 1
+        return "The very same sentence every time." if calls["n"] % 2 else f"A fresh sentence number {calls['n']}."
+
+    column = {"name": "note", "kind": "llm", "prompt": "Write about {colour} as {persona}.",
+              "personas": ["a chef", "a pilot"]}  # fmt: skip
+    engine = _ScriptedEngine(reply)
+    list(run(_llm_spec(column), tmp_path, "csv", engine=engine))
+    notes = [r["note"] for r in _rows(tmp_path / "t.csv")]
+    assert len(notes) == 6 and len(set(notes)) == 6
+    assert {"a chef", "a pilot"} <= {p.split(" as ")[1].rstrip(".") for p in engine.prompts}
+    assert json.loads((tmp_path / "synth-run.json").read_text())["llm"][0]["near_duplicates"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.llamacpp
+def test_llm_columns_with_the_embedded_model(tmp_path):
+    pytest.importorskip("llama_cpp")
+    column = {"name": "product", "kind": "llm_object", "prompt": "Invent a {colour} product for a shop.",
+              "max_tokens": 80, "schema": {"type": "object", "properties": {
+                  "product_name": {"type": "string", "minLength": 3, "maxLength": 40},
+                  "price": {"type": "number"}}}}  # fmt: skip
+    blurb = {"name": "blurb", "kind": "llm", "prompt": "One sentence about a {colour} lamp.", "max_tokens": 40}
+    spec = _llm_spec([column, blurb], rows=4)
+    for name in ("a", "b"):
+        list(run(spec, tmp_path / name, "jsonl"))
+    rows = [json.loads(line) for line in (tmp_path / "a" / "t.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(
+        3 <= len(r["product_name"]) <= 40 and isinstance(r["price"], (int, float)) for r in rows
+    )
+    assert all(r["blurb"].strip() for r in rows)
+    stats = {s["column"]: s for s in json.loads((tmp_path / "a" / "synth-run.json").read_text())["llm"]}
+    assert stats["product"]["backend"] == "llamacpp" and stats["product"]["constrained"]
+    assert stats["product"]["json_rate"] == 1.0  # grammar-constrained: every reply parses
+    assert stats["blurb"]["backend"] == "transformers"
+    assert (tmp_path / "a" / "t.jsonl").read_bytes() == (tmp_path / "b" / "t.jsonl").read_bytes()  # seeded
+
+
+def test_report_finds_violations_orphans_and_scores_similarity(tmp_path):
+    from llmkit.synth.report import build_report, ks_complement, tv_complement, write_report
+
+    spec = resolve_spec("orders", rows=50, seed=8)
+    _generate(spec, tmp_path / "data")
+    orders = tmp_path / "data" / "orders.csv"
+    lines = orders.read_text().splitlines()
+    parts = lines[1].split(",")
+    parts[1], parts[4] = "99999", "123456.0"  # an orphan key and a total that breaks the check rule
+    orders.write_text("\n".join([lines[0], ",".join(parts), *lines[2:]]) + "\n")
+    report = build_report(tmp_path / "data", spec, reference=orders)
+    table = report["tables"]["orders"]
+    check = next(r for r in table["rules"] if r["rule"].startswith("check"))
+    assert check["violations"] == 1 and check["examples"][0]["total"] == 123456.0
+    assert table["referential_integrity"][0]["orphans"] == 1
+    assert report["reference"]["overall"] == 1.0  # a table against itself
+    assert table["columns"]["quantity"]["completeness"] == 1.0
+    assert ks_complement([1, 2, 3, 4], [1, 2, 3, 4]) == 1.0 and ks_complement([1, 2], [5, 6]) == 0.0
+    assert abs(ks_complement([1, 2, 3, 4], [3, 4, 5, 6]) - 0.5) < 1e-9
+    assert tv_complement(["a", "a", "b", "b"], ["a", "b", "b", "b"]) == 0.75
+    json_path, html_path = write_report(report, tmp_path / "out" / "report")
+    assert json.loads(json_path.read_text())["tables"]["orders"]["rows"] == 150
+    assert "<svg" in html_path.read_text() and "1 orphans" in html_path.read_text()
+
+
+def test_spec_json_schema_is_published_in_docs():
+    from pathlib import Path
+
+    from llmkit.synth.schema import spec_json_schema
+
+    published = Path(__file__).parents[1] / "docs" / "synth-spec.schema.json"
+    assert json.loads(published.read_text()) == spec_json_schema()
+
+
+def test_cli_synth_parquet_report_and_reference(tmp_path):
+    pytest.importorskip("pyarrow")
+    result = run_cli("synth", "run", "healthcare", "--rows", "30", "-o", str(tmp_path / "h"), "--format", "parquet",
+                     "--report", str(tmp_path / "h" / "quality"))  # fmt: skip
+    assert result.returncode == 0 and "rule violations 0, orphan keys 0" in result.stderr
+    assert (tmp_path / "h" / "quality.html").is_file() and (
+        tmp_path / "h" / "encounters" / "part-00000.parquet"
+    ).is_file()
+    _generate(resolve_spec("healthcare", rows=30, seed=99), tmp_path / "ref")
+    report = run_cli("synth", "report", str(tmp_path / "h"), "--spec", "healthcare",
+                     "--reference", str(tmp_path / "ref" / "encounters.csv"))  # fmt: skip
+    assert report.returncode == 0 and "similarity to" in report.stderr
+    scores = json.loads((tmp_path / "h" / "report.json").read_text())["reference"]
+    assert 0.5 < scores["overall"] < 1.0  # same generator, other seed: close, not identical

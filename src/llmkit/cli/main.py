@@ -239,6 +239,7 @@ def demo(**opts: Any) -> None:
     _err(_stats_line(done))
     _demo_token_counts(done.text)
     _demo_minutes(opts["model"], opts["backend"])
+    _demo_synth(engine, opts["model"])
     click.echo("\nWhere llmkit's capabilities live:")
     for command, what in _TOUR:
         click.echo(f"  {command:<28} {what}")
@@ -269,12 +270,46 @@ def _demo_minutes(model: str | None, backend: str | None) -> None:
         _err(f"error: {failures[0][1]}")
 
 
+def _demo_synth(engine: Any, model: str | None) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from llmkit.synth import resolve_spec, run
+    from llmkit.synth.report import build_report, write_report
+
+    spec = resolve_spec("product_reviews", rows=3)  # 3 products, ~15 reviews written by the model
+    out = Path(tempfile.mkdtemp(prefix="llmkit-demo-synth-"))
+    total = sum(t.rows for t in spec.tables)
+    click.echo(f"\nSynthetic data: the product_reviews template, {total} rows (llmkit synth run):")
+    with click.progressbar(length=total, label="rows", file=click.get_text_stream("stderr")) as bar:
+        finished: dict[str, int] = {}
+        for progress in run(spec, out, "csv", model=model, engine=engine):
+            bar.update(progress.done - finished.get(progress.table, 0))
+            finished[progress.table] = progress.done
+    report = build_report(out, spec)
+    json_path, html_path = write_report(report, out / "report")
+    for row in list(report_rows(out / "reviews.csv"))[:3]:
+        click.echo(f"  {row['rating']}/5 {row['product_name']}: {row['review']}")
+    for llm in report.get("run", {}).get("llm", []):
+        click.echo(
+            f"  {llm['column']}: {llm['valid_rate']:.0%} valid replies, {llm['retries']} retries ({llm['backend']})"
+        )
+    click.echo(f"  files and quality report: {out} ({html_path.name})")
+
+
+def report_rows(path: Any) -> Any:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        yield from csv.DictReader(handle)
+
+
 _TOUR = [
     ("llmkit models", "model catalog: families, context, license, availability here"),
     ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
     ("llmkit tokens ...", "tokenizer lab: encode, decode, compare, special tokens, chat templates"),
     ("llmkit transcribe / minutes", "transcripts and grounded meeting minutes from audio, batch, md/json/html"),
-    ("llmkit synth ...", "synthetic data from dataset specs (in progress: samplers, expressions, references)"),
+    ("llmkit synth ...", "synthetic data: specs, templates, LLM columns, relations, quality report, resume"),
 ]
 
 

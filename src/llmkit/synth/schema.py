@@ -148,6 +148,7 @@ def spec_json_schema() -> dict[str, Any]:
                         "rows": {"type": "integer", "minimum": 0},
                         "locale": {"type": "string", "description": "Faker locale, e.g. en_US, de_DE, ja_JP"},
                         "batch_rows": {"type": "integer", "minimum": 1},
+                        "fixed_rows": {"type": "boolean", "description": "keep rows when --rows resizes"},
                         "columns": {"type": "array", "items": {"anyOf": _column_kinds()}},
                         "rules": {"type": "array", "items": rule},
                     },

@@ -37,7 +37,8 @@ def template_path(name: str) -> Path:
 
 
 def resolve_spec(name_or_path: str, rows: int | None = None, seed: int | None = None) -> DatasetSpec:
-    """A built-in template name or a YAML file; `rows` sets the first table's rows (children scale with it)."""
+    """A built-in template name or a YAML file; `rows` sets the first table's rows and the others scale
+    with it (tables marked `fixed_rows`, such as a list of departments, keep theirs)."""
     path = TEMPLATES / f"{name_or_path}.yaml" if name_or_path in template_names() else Path(name_or_path)
     if not path.is_file():
         raise InvalidInputError(
@@ -46,10 +47,11 @@ def resolve_spec(name_or_path: str, rows: int | None = None, seed: int | None = 
     spec = load_spec(path)
     if seed is not None:
         spec.seed = seed
-    if rows is not None:
-        scale = rows / max(spec.tables[0].rows, 1)
-        for table in spec.tables:
-            table.rows = rows if table is spec.tables[0] else max(int(round(table.rows * scale)), 0)
+    scalable = [table for table in spec.tables if not table.fixed_rows]
+    if rows is not None and scalable:
+        scale = rows / max(scalable[0].rows, 1)
+        for table in scalable:
+            table.rows = rows if table is scalable[0] else max(int(round(table.rows * scale)), 0)
     return spec
 
 

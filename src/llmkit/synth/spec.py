@@ -93,6 +93,7 @@ class TableSpec:
     columns: list[ColumnSpec]
     rules: list[Rule]
     batch_rows: int = 0  # 0: 10,000 rows per batch, or 64 when an LLM writes a column
+    fixed_rows: bool = False  # keeps its row count when a run asks for another size (a lookup table)
 
     def column(self, name: str) -> ColumnSpec | None:
         """The column that writes `name` (an llm_object writes several)."""
@@ -180,7 +181,9 @@ def _table(data: Any, path: str) -> TableSpec:
     batch_rows = data.get("batch_rows", 0)
     if not isinstance(batch_rows, int) or batch_rows < 0:
         raise SpecError(f"{path}.batch_rows", "expected an integer >= 1")
-    table = TableSpec(name, rows, str(data.get("locale", "en_US")), columns, rules, batch_rows)
+    table = TableSpec(
+        name, rows, str(data.get("locale", "en_US")), columns, rules, batch_rows, bool(data.get("fixed_rows", False))
+    )
     for index, column in enumerate(columns):
         _check_links(table, column, f"{path}.columns[{index}]")
     return table
