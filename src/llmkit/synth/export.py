@@ -27,6 +27,18 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
+def plain_columns(rows: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
+    """The batch column by column, dates as ISO text (converted only in columns that hold dates)."""
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        first = next((v for v in values if v is not None), None)  # a generated column holds one type
+        if isinstance(first, (dt.date, dt.datetime)):
+            values = [_plain(v) for v in values]
+        columns.append(values)
+    return columns
+
+
 class CsvWriter:
     suffix = ".csv"
 
@@ -49,15 +61,15 @@ class CsvWriter:
         if table not in self._files:
             fresh = table not in self._sizes
             handle = self._path(table).open("a", newline="", encoding="utf-8")
-            writer = csv.DictWriter(handle, fieldnames=self.spec.table(table).output_names)
+            writer = csv.writer(handle)
             if fresh:
-                writer.writeheader()
+                writer.writerow(self.spec.table(table).output_names)
             self._files[table] = (handle, writer)
         return self._files[table]
 
     def write(self, table: str, rows: list[dict[str, Any]]) -> None:
         handle, writer = self._open(table)
-        writer.writerows({k: _plain(v) for k, v in row.items()} for row in rows)
+        writer.writerows(zip(*plain_columns(rows, self.spec.table(table).output_names), strict=True))
         handle.flush()
         self._sizes[table] = handle.tell()
 
@@ -84,7 +96,8 @@ class JsonlWriter(CsvWriter):
 
     def write(self, table: str, rows: list[dict[str, Any]]) -> None:
         handle, _ = self._open(table)
-        handle.writelines(json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n" for row in rows)
+        names = self.spec.table(table).output_names
+        handle.writelines(json.dumps({k: _plain(row[k]) for k in names}, ensure_ascii=False) + "\n" for row in rows)
         handle.flush()
         self._sizes[table] = handle.tell()
 

@@ -108,10 +108,29 @@ class Expression:
             if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
                 raise ExpressionError(f"unknown function; known: {', '.join(sorted(FUNCTIONS))}")
         self.names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS))
-        self._code = compile(tree, "<expression>", "eval")
+        # Compiled once into `lambda row: ...` with each column name read as row["name"]: a plain call per
+        # row, several times faster than eval() with the row as locals.
+        body = _ColumnsFromRow(set(self.names)).visit(tree).body
+        function = ast.Expression(ast.Lambda(_one_arg("__row"), body))
+        ast.fix_missing_locations(function)
+        self._function = eval(compile(function, "<expression>", "eval"), {"__builtins__": {}, **FUNCTIONS})  # noqa: S307
 
     def __repr__(self) -> str:  # stable across processes: resumable runs fingerprint the spec by its repr
         return f"Expression({self.source!r})"
 
     def __call__(self, row: dict[str, Any]) -> Any:
-        return eval(self._code, {"__builtins__": {}, **FUNCTIONS}, row)  # noqa: S307 - allow-listed AST only
+        return self._function(row)
+
+
+class _ColumnsFromRow(ast.NodeTransformer):
+    def __init__(self, columns: set[str]) -> None:
+        self.columns = columns
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id not in self.columns:
+            return node
+        return ast.copy_location(ast.Subscript(ast.Name("__row", ast.Load()), ast.Constant(node.id), ast.Load()), node)
+
+
+def _one_arg(name: str) -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[ast.arg(name)], kwonlyargs=[], kw_defaults=[], defaults=[])

@@ -12,6 +12,7 @@ domain) fails before generating.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import uuid
@@ -62,6 +63,8 @@ class TableStart:
 
 def value_key(value: Any) -> str:
     """One form for a value whether it is fresh or read back from a file (CSV gives text)."""
+    if type(value) is str:
+        return value
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -161,10 +164,15 @@ def _rounded(values, p: dict[str, Any]) -> list[Any]:
     return [round(float(v), digits) for v in values] if digits is not None else [float(v) for v in values]
 
 
-def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int, args: dict[str, Any]) -> list[Any]:
+@functools.lru_cache(maxsize=8)
+def _faker(locale: str) -> Any:
     from faker import Faker
 
-    fake = Faker(locale)
+    return Faker(locale)  # building one loads every provider (~0.1 s): once per locale
+
+
+def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int, args: dict[str, Any]) -> list[Any]:
+    fake = _faker(locale)
     fake.seed_instance(int.from_bytes(hashlib.sha256(f"{seed}|{key}".encode()).digest()[:8], "little"))
     method = getattr(fake, provider, None)
     if method is None or provider.startswith("_") or not callable(method):
@@ -287,23 +295,24 @@ def _children_counts(spec: dict[str, Any], parents: int, rng) -> list[int]:
     return rng.poisson(float(spec.get("lam", 2.0)), parents).tolist()
 
 
-def _row_ok(row: dict[str, Any], rules: list[Rule], seen: dict[str, set]) -> bool:
+def rule_predicates(rules: list[Rule], seen: dict[str, set]) -> list[Callable[[dict[str, Any]], bool]]:
+    """One test per rule, built once per table (a row passes when every test is true)."""
+    tests: list[Callable[[dict[str, Any]], bool]] = []
     for rule in rules:
-        value = row.get(rule.column)
-        if rule.kind == "not_null" and value in (None, ""):
-            return False
-        if rule.kind == "unique" and value_key(value) in seen[rule.column]:
-            return False
-        if rule.kind == "range" and value is not None:
-            if ("min" in rule.params and value < rule.params["min"]) or (
-                "max" in rule.params and value > rule.params["max"]
-            ):
-                return False
-        if rule.kind == "regex" and not re.fullmatch(rule.params["pattern"], str(value)):
-            return False
-        if rule.kind == "check" and not rule.expression(row):
-            return False
-    return True
+        name, params = rule.column, rule.params
+        if rule.kind == "not_null":
+            tests.append(lambda row, n=name: row.get(n) not in (None, ""))
+        elif rule.kind == "unique":
+            tests.append(lambda row, n=name, s=seen[name]: value_key(row.get(n)) not in s)
+        elif rule.kind == "range":
+            low, high = params.get("min"), params.get("max")
+            tests.append(lambda row, n=name, lo=low, hi=high: (v := row.get(n)) is None or (
+                (lo is None or v >= lo) and (hi is None or v <= hi)))  # fmt: skip
+        elif rule.kind == "regex":
+            tests.append(lambda row, n=name, p=re.compile(params["pattern"]): p.fullmatch(str(row.get(n))) is not None)
+        else:
+            tests.append(lambda row, e=rule.expression: bool(e(row)))
+    return tests
 
 
 class TableGenerator:
@@ -365,18 +374,23 @@ class TableGenerator:
 
     def _candidates(self, slots: list[int]) -> list[dict[str, Any] | None]:
         """A row for each slot, columns in dependency order; None where an LLM cell could not be filled."""
-        rows: list[dict[str, Any]] = [{} for _ in slots]
-        alive = list(range(len(slots)))
-        for column in self.order:
+        names, columns = [], []
+        for column in self.order:  # sampled columns first, all at once; the others need the row
             sampler = self.samplers.get(column.name)
             if sampler is not None:
-                for row, value in zip(rows, sampler.draw(slots), strict=True):
-                    row[column.name] = value
+                names.append(column.name)
+                columns.append(sampler.draw(slots))
                 for name in column.outputs[1:] if column.kind == "reference" else ():
-                    values = self.brought[(column.name, name)]
-                    for row, slot in zip(rows, slots, strict=True):
-                        row[name] = values[slot]
-            elif column.kind == "expression":
+                    names.append(name)
+                    columns.append([self.brought[(column.name, name)][slot] for slot in slots])
+        rows: list[dict[str, Any]] = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        if not names:
+            rows = [{} for _ in slots]
+        alive = list(range(len(slots)))
+        for column in self.order:
+            if column.name in self.samplers:
+                continue
+            if column.kind == "expression":
                 for i in alive:
                     rows[i][column.name] = column.expression(rows[i])
             else:
@@ -396,9 +410,20 @@ class TableGenerator:
         return True
 
     def batches(self) -> Iterator[TableBatch]:
-        seen = {rule.column: set() for rule in self.table.rules if rule.kind == "unique"}
+        # sequence and uuid columns are unique by construction: no set of a million keys to keep for them
+        rules = [r for r in self.table.rules if not (r.kind == "unique" and self._unique_by_construction(r.column))]
+        seen = {rule.column: set() for rule in rules if rule.kind == "unique"}
         for column, values in (self.start.unique_values or {}).items():
-            seen.setdefault(column, set()).update(values)
+            if column in seen:
+                seen[column].update(values)
+        tests = rule_predicates(rules, seen)
+
+        def passes(row: dict[str, Any]) -> bool:
+            for test in tests:
+                if not test(row):
+                    return False
+            return True
+
         first = self.start.batches
         for index in range(first, -(-self.table.rows // self.batch_rows)):
             for sampler in self.samplers.values():
@@ -411,7 +436,7 @@ class TableGenerator:
                 if not missing:
                     break
                 for slot, row in zip(missing, self._candidates(missing), strict=True):
-                    if row is not None and _row_ok(row, self.table.rules, seen) and self._fresh(row):
+                    if row is not None and passes(row) and self._fresh(row):
                         for column, values in seen.items():
                             values.add(value_key(row[column]))
                         kept[slot] = row
@@ -420,9 +445,12 @@ class TableGenerator:
                     f"{self.table.name}: only {begin + len(kept)} of {self.table.rows} rows meet the rules after "
                     f"{RETRY_ROUNDS} rounds of redraws (rows up to {begin} are written); " + self._why_short()
                 )
-            names = self.table.output_names
-            rows = [{name: kept[slot][name] for name in names} for slot in want]
-            yield TableBatch(self.table.name, rows, want[-1] + 1, self.table.rows, index)
+            # Rows keep hidden columns; writers take the output columns by name.
+            yield TableBatch(self.table.name, [kept[slot] for slot in want], want[-1] + 1, self.table.rows, index)
+
+    def _unique_by_construction(self, name: str) -> bool:
+        column = self.table.column(name)
+        return column is not None and column.kind == "sampler" and column.params["sampler"] in ("sequence", "uuid")
 
     def _why_short(self) -> str:
         dropped = [
