@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from llmkit import CancelToken, EndpointError, Engine, PromptTooLongError, TextDelta, load_settings
+from llmkit import CancelToken, EndpointError, Engine, PromptTooLongError, SamplingParams, TextDelta, load_settings
 from tests.conftest import collect, free_port
 
 pytest.importorskip("llama_cpp", reason="needs the llamacpp extra: pip install 'llmkit[llamacpp]'")
@@ -28,6 +28,7 @@ def llama_server(embedded_gguf, tmp_path_factory):
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf), "--model_alias", "smollm2",
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(SERVER_CONTEXT), "--n_threads", "2",
+        "--interrupt_requests", "False",  # queue concurrent requests (its default cuts the running one)
     ]  # fmt: skip
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     log = log_path.open("w")  # a file, not a pipe: llama.cpp logs a lot and a full pipe would block it
@@ -178,3 +179,24 @@ def test_malformed_stream_is_reported_with_the_partial_text():
         openai_engine(base).generate("hi", max_new_tokens=50)
     thread.join(timeout=5)
     assert info.value.partial_text == "part0 "
+
+
+def test_generate_many_keeps_parallel_requests_in_flight_on_a_real_server(llama_server):
+    """The openai backend's many-prompt path: every prompt answered, in flight together, indexes kept."""
+    engine = Engine(settings=load_settings(openai_base_url=llama_server, backend="openai", default_model="smollm2",
+                                           parallel_requests=3))  # fmt: skip
+    prompts = [f"Name a colour number {i}." for i in range(5)]
+    many = dict(engine.generate_many(prompts, SamplingParams(max_new_tokens=8)))
+    assert sorted(many) == list(range(5))
+    assert all(r.text.strip() and r.stats.backend == "openai" for r in many.values())
+    alone = engine.generate(prompts[2], max_new_tokens=8).text
+    assert many[2].text == alone  # greedy: the same answer as asking alone
+
+
+def test_stream_ended_without_a_finish_reason_counts_as_cancelled():
+    """llama-cpp-python's server, by default, ends a running stream with [DONE] and no finish_reason when
+    another request arrives: that answer is cut, and must not pass for a finished one."""
+    base, thread = _dropping_server(chunks=1, garbage=b"data: [DONE]\n\n")
+    result = openai_engine(base).generate("hi", max_new_tokens=50)
+    thread.join(timeout=5)
+    assert result.text == "part0 " and result.stats.finish_reason == "cancelled"

@@ -82,6 +82,9 @@ def test_capability_packages_import_light_and_export_their_api(module):
         "tiktoken",
         "sentencepiece",
         "faker",
+        "pyarrow",
+        "datasets",
+        "numpy",
     )
     code = (
         f"import sys, importlib; m = importlib.import_module({module!r}); "
@@ -97,6 +100,12 @@ def test_capability_packages_import_light_and_export_their_api(module):
     [
         ("faster_whisper", "from llmkit.asr import Transcriber; Transcriber().engine", "pip install 'llmkit[asr]'"),
         ("docx", "from llmkit.minutes.render import to_docx; to_docx(None, None)", "pip install 'llmkit[docx]'"),
+        (
+            "pyarrow",
+            "from pathlib import Path; from llmkit.synth import resolve_spec, run; "
+            "list(run(resolve_spec('orders', rows=5), Path(__import__('tempfile').mkdtemp()), 'parquet'))",
+            "pip install 'llmkit[data]'",
+        ),
     ],
 )
 def test_missing_extras_name_the_install_line(blocked, call, line):

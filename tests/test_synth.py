@@ -255,6 +255,7 @@ class _ScriptedEngine:
         self.settings = load_settings()
         self.reply = reply
         self.prompts: list[str] = []
+        self.models: list[str] = []
 
     def resolve(self, model):
         from llmkit.models.catalog import Catalog
@@ -270,6 +271,7 @@ class _ScriptedEngine:
         for index, (prompt, one) in enumerate(zip(prompts, params, strict=True)):
             text = prompt[-1].content
             self.prompts.append(text)
+            self.models.append(model)
             stats = GenerationStats("fake", "transformers", 1, 5, 0.0, 0.0, 0.0, "stop")
             yield index, GenerationResult(self.reply(text, one.seed), stats)
 
@@ -306,9 +308,10 @@ def test_near_duplicate_llm_text_is_replaced_and_personas_rotate(tmp_path):
         return "The very same sentence every time." if calls["n"] % 2 else f"A fresh sentence number {calls['n']}."
 
     column = {"name": "note", "kind": "llm", "prompt": "Write about {colour} as {persona}.",
-              "personas": ["a chef", "a pilot"]}  # fmt: skip
+              "personas": ["a chef", "a pilot"], "models": ["smollm2-135m-instruct", "qwen2-0.5b-instruct"]}  # fmt: skip
     engine = _ScriptedEngine(reply)
     list(run(_llm_spec(column), tmp_path, "csv", engine=engine))
+    assert set(engine.models) == {"smollm2-135m-instruct", "qwen2-0.5b-instruct"}  # rotated across rows
     notes = [r["note"] for r in _rows(tmp_path / "t.csv")]
     assert len(notes) == 6 and len(set(notes)) == 6
     assert {"a chef", "a pilot"} <= {p.split(" as ")[1].rstrip(".") for p in engine.prompts}

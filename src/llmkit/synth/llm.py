@@ -119,6 +119,8 @@ class LlmColumn:
 
     def parse(self, text: str, finish_reason: str) -> dict[str, Any] | None:
         """The cell values from a reply, or None when it does not pass."""
+        if finish_reason == "cancelled":  # cut off (by a server, or a cancel): asked again
+            return None
         if self.schema is not None:
             value = parse_json_object(text)
             if value is None:

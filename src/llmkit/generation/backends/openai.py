@@ -177,6 +177,7 @@ class _StreamState:
         self.last_at = started
         self.usage: dict[str, Any] = {}
         self.reason = "length"
+        self.finish_seen = False
         self.done = False
 
     @property
@@ -193,6 +194,11 @@ class _StreamState:
             payload = line[5:].strip()
             if payload == "[DONE]":
                 self.done = True
+                if not self.finish_seen:
+                    # No chunk said why it ended: the server cut the request (llama-cpp-python's server
+                    # does this to a running request when another arrives, unless started with
+                    # --interrupt_requests False). Reported as cancelled, never as a finished answer.
+                    self.reason = "cancelled"
                 return
             chunk = json.loads(payload)
             if chunk.get("error"):
@@ -201,6 +207,7 @@ class _StreamState:
             text, finish = _chunk_text(chunk)
             if finish:
                 self.reason = finish
+                self.finish_seen = True
             if text:
                 yield from self.emit(text)
             if self.stop.hit:  # a stop string the server did not apply itself: hang up now

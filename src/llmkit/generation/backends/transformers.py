@@ -151,7 +151,7 @@ class TransformersBackend:
     ) -> Iterator[tuple[int, GenerationResult]]:
         """Many prompts, `batch_size` decoded together on the lean decoder (one at a time on the plain
         forward); yields (index, result) as each finishes."""
-        if self.fast is None or len(prompts) == 1:
+        if self.fast is None or len(prompts) == 1 or self.batch_size == 1:
             for index, (prompt, one) in enumerate(zip(prompts, params, strict=True)):
                 yield index, collect(self.stream(prompt, one, cancel))
             return
