@@ -195,10 +195,19 @@ class FastDecoder:
     def reset(self) -> None:
         self.length = 0
         self.tokens: list[int] = []
+        self._last_prompt: tuple[list[int], Any] | None = None
 
     def start(self, prompt_ids: list[int]) -> Any:
         """Begin a sequence; reuses the cached keys/values of the longest prefix shared with the last
         sequence (a chat's earlier turns, a fixed system prompt). Returns the last prompt logits."""
+        last = self._last_prompt
+        if last is not None and last[0] == prompt_ids and self.tokens[: len(prompt_ids)] == prompt_ids:
+            # The same prompt again: its keys, values and logits are all still here. Reusing them (rather
+            # than recomputing the last token) keeps a seeded sample identical: decoding rounds
+            # activations to bf16, where a 1e-5 difference upstream can flip a rounding.
+            self.length = self.reused_tokens = len(prompt_ids)
+            self.tokens = self.tokens[: len(prompt_ids)]
+            return last[1].clone()
         shared = 0
         limit = min(len(self.tokens), len(prompt_ids) - 1)  # the last prompt token always runs
         while shared < limit and self.tokens[shared] == prompt_ids[shared]:
@@ -206,7 +215,9 @@ class FastDecoder:
         self.length = shared
         self.tokens = self.tokens[:shared]
         self.reused_tokens = shared
-        return self.forward(prompt_ids[shared:])
+        logits = self.forward(prompt_ids[shared:])
+        self._last_prompt = (list(prompt_ids), logits.clone())
+        return logits
 
     def forward(self, token_ids: list[int]) -> Any:
         """Append tokens at the current position; return the float32 logits of the last one."""

@@ -46,10 +46,10 @@ class Sampler:
         logits = logits / p.temperature
         vocab = logits.shape[-1]
         if not p.top_k and p.top_p >= 1.0:
-            return int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=self._generator))
+            return self._draw(torch.arange(vocab), torch.softmax(logits, dim=-1))
         # The candidates, best first: the top-k, or for top-p alone the best CANDIDATES tokens, which almost
         # always hold the nucleus (checked below; else the whole vocabulary is sorted). Sorting 50k logits
-        # per token cost ~4 ms on the 2-core machine; this, ~0.3 ms.
+        # per token cost ~4 ms on the 2-core machine; this, ~0.6 ms.
         values, ids = torch.topk(logits, min(p.top_k or CANDIDATES, vocab))
         probs = torch.softmax(values, dim=-1) if p.top_k else torch.softmax(logits, dim=-1)[ids]
         if p.top_p < 1.0:
@@ -59,8 +59,16 @@ class Sampler:
                 probs = torch.softmax(values, dim=-1)
                 cumulative = probs.cumsum(-1)
             probs = probs.masked_fill(cumulative - probs >= p.top_p, 0.0)  # keep the token that crosses top_p
-        # Drawn over the whole vocabulary (zeros outside the candidates): each token keeps its own random
-        # number, so a tiny change in the logits (a cached prefix, another batch size) cannot reshuffle
-        # which token wins, and a seed gives what it gave before this shortcut.
-        full = torch.zeros(vocab).index_copy_(0, ids, probs)
-        return int(torch.multinomial(full, 1, generator=self._generator))
+        return self._draw(ids, probs)
+
+    def _draw(self, ids: Any, probs: Any) -> int:
+        """One uniform number against the candidates' cumulative probabilities, in vocabulary order: a tiny
+        change in the logits (a cached prefix, another batch size) then changes the draw only when the
+        number falls next to a boundary, and one number per token costs far less than a multinomial over
+        the vocabulary (which draws a number for every token: ~1.3 ms here)."""
+        torch = self._torch
+        order = torch.argsort(ids)
+        cumulative = probs[order].cumsum(-1)
+        point = torch.rand(1, generator=self._generator) * cumulative[-1]
+        index = min(int(torch.searchsorted(cumulative, point, right=True)), len(cumulative) - 1)
+        return int(ids[order][index])

@@ -128,7 +128,14 @@ class LlmColumn:
                 return None
             if schema_errors(value, self.schema):
                 return None
-            return {name: value.get(name) for name in self.column.outputs}
+            properties = self.schema["properties"]
+            # "number" fields stay floats even when a reply writes 30 for 30.0: one type per column on disk.
+            return {
+                name: float(value[name])
+                if properties[name].get("type") == "number" and type(value.get(name)) is int
+                else value.get(name)
+                for name in self.column.outputs
+            }
         return self._text(text, finish_reason)
 
     def _text(self, text: str, finish_reason: str) -> dict[str, Any] | None:
