@@ -453,14 +453,10 @@ class TableGenerator:
         return column is not None and column.kind == "sampler" and column.params["sampler"] in ("sequence", "uuid")
 
     def _why_short(self) -> str:
-        dropped = [
-            f"{llm.column.name}: {llm.stats.dropped_rows} rows without a valid reply" for llm in self.llm.values()
-        ]
-        return (
-            "; ".join(dropped)
-            if any(llm.stats.dropped_rows for llm in self.llm.values())
-            else ("loosen the rules or widen the samplers")
-        )
+        dropped = [f"{name}: {llm.stats.dropped_rows} rows without a valid reply" for name, llm in self.llm.items()]
+        if any(llm.stats.dropped_rows for llm in self.llm.values()):
+            return "; ".join(dropped)
+        return "loosen the rules or widen the samplers"
 
 
 def parent_columns(spec: DatasetSpec) -> set[tuple[str, str]]:
