@@ -289,7 +289,8 @@ def _demo_synth(engine: Any, model: str | None) -> None:
     report = build_report(out, spec)
     json_path, html_path = write_report(report, out / "report")
     for row in list(report_rows(out / "reviews.csv"))[:3]:
-        click.echo(f"  {row['rating']}/5 {row['product_name']}: {row['review']}")
+        review = " ".join(row["review"].split())
+        click.echo(f"  {row['rating']}/5 {row['product_name']}: {review}")
     for llm in report.get("run", {}).get("llm", []):
         click.echo(
             f"  {llm['column']}: {llm['valid_rate']:.0%} valid replies, {llm['retries']} retries ({llm['backend']})"
