@@ -135,13 +135,17 @@ def llm_columns(rows: int, json_rows: int) -> dict:
                          "product_name": {"type": "string", "minLength": 3, "maxLength": 40},
                          "price": {"type": "number", "minimum": 1, "maximum": 5000},
                          "in_stock": {"type": "boolean"}}}}  # fmt: skip
-    for label, constrained in (("JSON, grammar-constrained", True), ("JSON, unconstrained", False))[: 2 * bool(json_rows)]:
+    for label, constrained in (("JSON, grammar-constrained", True), ("JSON, unconstrained", False))[
+        : 2 * bool(json_rows)
+    ]:
         rows = json_rows
         # One reply per row, no retries: the rates are the model's own, not what retries make of them.
         spec = parse_spec(_llm_spec({**object_column, "constrained": constrained}, rows))
         table = spec.tables[0]
         column = LlmColumn(table.columns[-1], table, spec.seed, engine, None)
-        rows_in = [{"id": i + 1, "category": ["kitchen", "garden", "toys", "office", "outdoor"][i % 5]} for i in range(rows)]
+        rows_in = [
+            {"id": i + 1, "category": ["kitchen", "garden", "toys", "office", "outdoor"][i % 5]} for i in range(rows)
+        ]
         began = time.perf_counter()
         column.fill(rows_in, list(range(rows)))
         stats = column.stats.to_dict()
@@ -162,7 +166,11 @@ def main() -> None:
 
     report: dict = {}
     if args.rows:
-        rates = {"llmkit": llmkit_rows(args.rows), "mimesis": mimesis_loop(args.rows), "faker": faker_loop(args.faker_rows)}
+        rates = {
+            "llmkit": llmkit_rows(args.rows),
+            "mimesis": mimesis_loop(args.rows),
+            "faker": faker_loop(args.faker_rows),
+        }
         rates["llmkit (again)"] = llmkit_rows(args.rows)  # noisy machine: a second pass, the best counts
         best = max(rates["llmkit"], rates.pop("llmkit (again)"))
         rates["llmkit"] = best
@@ -174,10 +182,14 @@ def main() -> None:
     if args.million:
         report["million"] = million()
         m = report["million"]
-        print(f"\n1,000,000 rows: {m['seconds']} s, peak RSS {m['peak_rss_mb']} MB (target < 500), CSV {m['csv_mb']} MB")
+        print(
+            f"\n1,000,000 rows: {m['seconds']} s, peak RSS {m['peak_rss_mb']} MB (target < 500), CSV {m['csv_mb']} MB"
+        )
     if args.llm_rows:
         report["llm"] = llm_columns(args.llm_rows, args.json_rows)
-        print(f"\nLLM columns, embedded SmolLM2-135M ({args.llm_rows} rows of free text; {args.json_rows} JSON objects)")
+        print(
+            f"\nLLM columns, embedded SmolLM2-135M ({args.llm_rows} rows of free text; {args.json_rows} JSON objects)"
+        )
         for label, row in report["llm"].items():
             print(f"  {label:<28} " + ", ".join(f"{k} {v}" for k, v in row.items()))
         one, many = report["llm"]["one row at a time"], report["llm"]["batched"]

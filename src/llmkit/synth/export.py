@@ -145,14 +145,13 @@ class ParquetWriter:
 
 
 class HfDatasetWriter(ParquetWriter):
-    """Parquet parts under parquet/, then one `datasets.DatasetDict` (a split per table) saved to the
-    folder when the run finishes: `datasets.load_from_disk(folder)` opens it."""
+    """Parquet parts under parquet/, then one `datasets.DatasetDict` (a split per table) saved under
+    dataset/ when the run finishes: `datasets.load_from_disk("<out>/dataset")` opens it."""
 
     def __init__(self, folder: Path, spec: DatasetSpec, checkpoint: dict[str, Any] | None = None) -> None:
         self.out = folder
         (folder / "parquet").mkdir(parents=True, exist_ok=True)
         super().__init__(folder / "parquet", spec, checkpoint)
-        self.finished = False
 
     def finish(self) -> None:
         datasets = require("datasets", "Hugging Face datasets export")
