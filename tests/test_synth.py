@@ -390,3 +390,13 @@ def test_cli_synth_parquet_report_and_reference(tmp_path):
     assert report.returncode == 0 and "similarity to" in report.stderr
     scores = json.loads((tmp_path / "h" / "report.json").read_text())["reference"]
     assert 0.5 < scores["overall"] < 1.0  # same generator, other seed: close, not identical
+
+
+def test_unknown_model_in_an_llm_column_fails_before_generating(tmp_path):
+    from llmkit import Engine
+    from llmkit.errors import UnknownModelError
+
+    column = {"name": "note", "kind": "llm", "prompt": "About {colour}.", "model": "no-such-model-7b"}
+    with pytest.raises(UnknownModelError, match="no-such-model-7b"):
+        list(run(_llm_spec(column), tmp_path, "csv", engine=Engine()))
+    assert not (tmp_path / "t.csv").exists() or len(_rows(tmp_path / "t.csv")) == 0

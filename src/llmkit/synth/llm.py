@@ -86,10 +86,12 @@ class LlmColumn:
         self.schema = p.get("schema") if column.kind == "llm_object" else None
         backend = p.get("backend")
         constrained = p.get("constrained", "auto")
-        if self.schema is not None and backend is None and constrained is not False and _llamacpp_installed():
-            backend = "llamacpp"  # grammar-constrained decoding in-process
+        entry = engine.resolve(self.models[0])  # an unknown model fails here, before any row is generated
+        resolved = engine.backend_name(entry, backend)
+        wants_grammar = self.schema is not None and constrained is not False and backend is None
+        if wants_grammar and resolved not in ("llamacpp", "openai") and entry.gguf_file and _llamacpp_installed():
+            backend = resolved = "llamacpp"  # grammar-constrained decoding in-process, on the model's GGUF
         self.backend = backend
-        resolved = engine.backend_name(engine.resolve(self.models[0]), backend)
         self.constrained = self.schema is not None and constrained is not False and resolved in ("llamacpp", "openai")
         self.retries = int(p.get("retries", DEFAULT_RETRIES))
         self.stats = LlmStats(column.name, ", ".join(self.models), resolved, self.constrained, invalid_examples=[])
