@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/synth.py [--rows 100000] [--million] [--llm-rows 96] [--json-rows 48] [--json out.json]
 
-1. Sampler-only customers table (the `customers` template, 10 fields: id, first/last name, email from the
+1. Sampler-only customers table (the `customers` template in en_US, 10 fields: id, first/last name, email from the
    name, city, country code, signup date, weighted segment, lognormal value, opt-in), written to CSV, vs
    plain Faker and plain Mimesis loops producing the same 10 fields and writing them with csv.DictWriter (into
    memory; llmkit writes a file).
@@ -81,9 +81,15 @@ def mimesis_loop(rows: int) -> float:
 
 
 def llmkit_rows(rows: int) -> float:
-    from llmkit.synth import resolve_spec, run
+    import yaml
 
-    spec = resolve_spec("customers", rows=rows, seed=7)
+    from llmkit.synth import parse_spec, run
+    from llmkit.synth.service import template_path
+
+    data = yaml.safe_load(template_path("customers").read_text())
+    data["tables"][0].update(rows=rows, locale="en_US")  # the references' locale: the same 10 fields
+    data["seed"] = 7
+    spec = parse_spec(data)
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
         for _ in run(spec, Path(folder), "csv", resume=False):

@@ -24,7 +24,12 @@ def test_templates_give_exact_rows_that_keep_their_rules(tmp_path):
     rows = list(csv.DictReader((tmp_path / "customers.csv").open()))
     assert len(rows) == 3000
     assert len({r["email"] for r in rows}) == 3000 and all(r["email"].endswith("@example.com") for r in rows)
-    assert all(r["email"].startswith(r["first_name"].lower()[:1]) for r in rows)  # derived from the row
+    from llmkit.synth.expressions import FUNCTIONS
+
+    assert all(r["email"].startswith(FUNCTIONS["slug"](r["first_name"])) for r in rows)  # derived from the row
+    countries = {"en_US": "US", "de_DE": "DE", "fr_FR": "FR", "pl_PL": "PL"}  # per-row locale: consistent rows
+    assert all(r["country"] == countries[r["locale"]] for r in rows if r["locale"] in countries)
+    assert len({r["locale"] for r in rows}) >= 8
     segments = [r["segment"] for r in rows]
     assert 0.6 < segments.count("consumer") / 3000 < 0.8  # weights 0.7 / 0.25 / 0.05
 
@@ -138,6 +143,15 @@ def test_cli_synth(tmp_path):
 
 def _rows(path):
     return list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+
+
+def test_locales_are_checked():
+    with pytest.raises(SpecError, match=r"tables\[0\]\.locale: expected a Faker locale"):
+        parse_spec({"tables": [{"name": "t", "rows": 1, "locale": 5, "columns": [{"name": "a", "sampler": "uuid"}]}]})
+    spec = parse_spec({"tables": [{"name": "t", "rows": 3, "locale": ["en_US", "xx_XX"],
+                                   "columns": [{"name": "a", "sampler": "faker", "provider": "name"}]}]})  # fmt: skip
+    with pytest.raises(SpecError, match="Faker has no locale 'xx_XX'"):
+        list(run(spec, __import__("pathlib").Path(__import__("tempfile").mkdtemp()), "csv"))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,11 @@ _NEGATIVE = set(
     "slow difficult problem problems issue issues return returned refund flimsy defective annoying "
     "nightmare horrible unhappy fails failed failure leaking leaked noisy uncomfortable regret not never".split()
 )
+
+
+def _ascii(text: str) -> str:
+    """Accents dropped (José -> Jose, Müller -> Muller); letters with no ASCII form are dropped too."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def sentiment(text: Any) -> float:
@@ -45,7 +51,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "len": len,
-    "slug": lambda s: re.sub(r"[^a-z0-9]+", ".", str(s).lower()).strip("."),
+    "slug": lambda s: re.sub(r"[^a-z0-9]+", ".", _ascii(str(s)).lower()).strip("."),
     "add_days": lambda d, n: d + dt.timedelta(days=int(n)),
     "add_hours": lambda d, n: d + dt.timedelta(hours=float(n)),
     "days_between": lambda a, b: (b - a).days,

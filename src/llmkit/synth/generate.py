@@ -88,21 +88,26 @@ class _ColumnSampler:
         self.rng = _rng(seed, table.name, column.name)
         self.kind = self.params["sampler"]
         self.pool: list[Any] | None = None
+        self.pools: dict[str, list[Any]] = {}  # per locale, when the table mixes locales
         if self.kind == "faker":
-            self.pool = _faker_pool(
-                self.params["provider"],
-                table.locale,
-                seed,
-                f"{table.name}.{column.name}",
-                int(self.params.get("pool", FAKER_POOL)),
-                self.params.get("args", {}),
-            )
+            for locale in table.locales or [table.locale]:
+                key = f"{table.name}.{column.name}" + (f".{locale}" if len(table.locales) > 1 else "")
+                size, args = int(self.params.get("pool", FAKER_POOL)), self.params.get("args", {})
+                self.pools[locale] = _faker_pool(self.params["provider"], locale, seed, key, size, args)
+            self.pool = [value for pool in self.pools.values() for value in pool]
+
+    @property
+    def needs_locale(self) -> bool:
+        return len(self.pools) > 1
 
     def begin(self, batch: int) -> None:
         self.rng = _rng(self.seed, self.table_name, self.column.name, str(batch))
 
-    def draw(self, slots: list[int]) -> list[Any]:
+    def draw(self, slots: list[int], locales: list[str] | None = None) -> list[Any]:
         p, rng, n = self.params, self.rng, len(slots)
+        if locales is not None and self.needs_locale:  # each row from its own locale's pool
+            picks = rng.integers(0, len(next(iter(self.pools.values()))), n)
+            return [self.pools[locale][int(i)] for locale, i in zip(locales, picks, strict=True)]
         if self.kind == "sequence":
             start = int(p.get("start", 1))
             return [start + slot for slot in slots]
@@ -164,11 +169,14 @@ def _rounded(values, p: dict[str, Any]) -> list[Any]:
     return [round(float(v), digits) for v in values] if digits is not None else [float(v) for v in values]
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def _faker(locale: str) -> Any:
     from faker import Faker
 
-    return Faker(locale)  # building one loads every provider (~0.1 s): once per locale
+    try:
+        return Faker(locale)  # building one loads every provider (~0.1 s): once per locale
+    except AttributeError as exc:  # how Faker says it has no such locale
+        raise SpecError("locale", f"Faker has no locale {locale!r} (e.g. en_US, de_DE, ja_JP)") from exc
 
 
 def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int, args: dict[str, Any]) -> list[Any]:
@@ -379,7 +387,10 @@ class TableGenerator:
             sampler = self.samplers.get(column.name)
             if sampler is not None:
                 names.append(column.name)
-                columns.append(sampler.draw(slots))
+                needs_locale = getattr(sampler, "needs_locale", False)
+                columns.append(
+                    sampler.draw(slots, columns[names.index("locale")]) if needs_locale else sampler.draw(slots)
+                )
                 for name in column.outputs[1:] if column.kind == "reference" else ():
                     names.append(name)
                     columns.append([self.brought[(column.name, name)][slot] for slot in slots])

@@ -146,7 +146,14 @@ def spec_json_schema() -> dict[str, Any]:
                     "properties": {
                         "name": {"type": "string"},
                         "rows": {"type": "integer", "minimum": 0},
-                        "locale": {"type": "string", "description": "Faker locale, e.g. en_US, de_DE, ja_JP"},
+                        "locale": {
+                            "description": "Faker locale (en_US), a list, or {locale: weight}: each row draws one",
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": {"type": "string"}},
+                                {"type": "object", "additionalProperties": {"type": "number"}},
+                            ],
+                        },
                         "batch_rows": {"type": "integer", "minimum": 1},
                         "fixed_rows": {"type": "boolean", "description": "keep rows when --rows resizes"},
                         "columns": {"type": "array", "items": {"anyOf": _column_kinds()}},

@@ -94,6 +94,7 @@ class TableSpec:
     rules: list[Rule]
     batch_rows: int = 0  # 0: 10,000 rows per batch, or 64 when an LLM writes a column
     fixed_rows: bool = False  # keeps its row count when a run asks for another size (a lookup table)
+    locales: list[str] = field(default_factory=list)  # several: each row draws one (its `locale` column)
 
     def column(self, name: str) -> ColumnSpec | None:
         """The column that writes `name` (an llm_object writes several)."""
@@ -171,6 +172,13 @@ def _table(data: Any, path: str) -> TableSpec:
         raise SpecError(f"{path}.rows", "must be >= 0")
     columns_data = _need(data, "columns", path, list)
     columns = [_column(item, f"{path}.columns[{i}]") for i, item in enumerate(columns_data)]
+    locales = _locales(data.get("locale", "en_US"), f"{path}.locale")
+    if len(locales) > 1:  # a per-row locale, drawn first; Faker columns then follow each row's locale
+        values, weights = list(locales), list(locales.values())
+        columns.insert(0, ColumnSpec("locale", "sampler", {"sampler": "choice", "values": values, "weights": weights}))
+        for column in columns:
+            if column.params.get("sampler") == "faker":
+                column.depends_on = ["locale"]
     seen: set[str] = set()
     for index, column in enumerate(columns):
         for output in column.outputs:
@@ -182,7 +190,7 @@ def _table(data: Any, path: str) -> TableSpec:
     if not isinstance(batch_rows, int) or batch_rows < 0:
         raise SpecError(f"{path}.batch_rows", "expected an integer >= 1")
     table = TableSpec(
-        name, rows, str(data.get("locale", "en_US")), columns, rules, batch_rows, bool(data.get("fixed_rows", False))
+        name, rows, next(iter(locales)), columns, rules, batch_rows, bool(data.get("fixed_rows", False)), list(locales)
     )
     for index, column in enumerate(columns):
         _check_links(table, column, f"{path}.columns[{index}]")
@@ -226,6 +234,17 @@ def _column(data: Any, path: str) -> ColumnSpec:
             raise SpecError(f"{path}.fanout", "must be >= 1")
         column.depends_on = [data["key"]]
     return column
+
+
+def _locales(value: Any, path: str) -> dict[str, float]:
+    """`locale: de_DE`, `locale: [en_US, de_DE]` (equal shares) or `locale: {en_US: 0.6, de_DE: 0.4}`."""
+    if isinstance(value, str):
+        return {value: 1.0}
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return {v: 1.0 for v in value}
+    if isinstance(value, dict) and value and all(isinstance(w, (int, float)) and w > 0 for w in value.values()):
+        return {str(k): float(w) for k, w in value.items()}
+    raise SpecError(path, "expected a Faker locale (en_US), a list of them, or {locale: weight > 0}")
 
 
 def _check_llm(column: ColumnSpec, path: str) -> None:
