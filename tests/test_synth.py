@@ -189,6 +189,9 @@ def test_all_templates_run_and_keep_their_rules_and_keys(tmp_path):
             assert entry["rows"] == table.rows
             assert all(rule["violations"] == 0 for rule in entry["rules"]), entry["rules"]
             assert all(check["orphans"] == 0 for check in entry["referential_integrity"])
+        _generate(spec, tmp_path / f"{name}-db", "sqlite")  # foreign keys declared (manager_id into the same table)
+        db = sqlite3.connect(tmp_path / f"{name}-db" / f"{name}.sqlite")
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_hierarchy_time_series_and_fraud_share(tmp_path):
@@ -414,3 +417,34 @@ def test_unknown_model_in_an_llm_column_fails_before_generating(tmp_path):
     with pytest.raises(UnknownModelError, match="no-such-model-7b"):
         list(run(_llm_spec(column), tmp_path, "csv", engine=Engine()))
     assert not (tmp_path / "t.csv").exists() or len(_rows(tmp_path / "t.csv")) == 0
+
+
+def test_product_reviews_template_into_sqlite_with_foreign_keys(tmp_path):
+    """The LLM template's structure end to end (products as JSON, reviews whose sentiment must agree with
+    the rating, parent columns brought along, one SQLite database with foreign keys) with scripted replies;
+    the real model runs it in `llmkit demo` and test_llm_columns_with_the_embedded_model."""
+    import random
+
+    words = "lamp kettle colour weight handle box delivery price size cable manual button light sound".split()
+
+    def reply(prompt, seed):
+        rng = random.Random(seed)
+        if "JSON Schema" in prompt:
+            return json.dumps({"product_name": f"Item {seed}", "description": "A thing that does what it says."})
+        mood = "great, I love it" if "very happy" in prompt else "terrible, it broke" if "unhappy" in prompt else "okay"
+        return f"The {' '.join(rng.sample(words, 6))} is {mood}. Bought it {rng.randint(2, 40)} days ago."
+
+    spec = resolve_spec("product_reviews", rows=4, seed=3)
+    list(run(spec, tmp_path, "sqlite", engine=_ScriptedEngine(reply)))
+    db = sqlite3.connect(tmp_path / "product_reviews.sqlite")
+    db.execute("PRAGMA foreign_keys = ON")
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    rows = db.execute(
+        "SELECT r.rating, r.review, r.product_name, p.product_name FROM reviews r JOIN products p USING (product_id)"
+    )
+    rows = rows.fetchall()
+    assert len(rows) == spec.tables[1].rows and all(mine == theirs for _, _, mine, theirs in rows)
+    from llmkit.synth.expressions import sentiment
+
+    assert all(rating == 3 or (rating >= 4) == (sentiment(text) >= 0) for rating, text, _, _ in rows)
+    assert "tone" not in [d[1] for d in db.execute("PRAGMA table_info(reviews)")]  # hidden column

@@ -177,6 +177,13 @@ class SqliteWriter:
             return
         for table in reversed(spec.tables):
             self.db.execute(f'DROP TABLE IF EXISTS "{table.name}"')
+        referenced: dict[str, set[str]] = {}
+        for table in spec.tables:
+            for c in table.columns:
+                if c.kind == "reference":
+                    referenced.setdefault(c.params["table"], set()).add(c.params["column"])
+                elif c.kind == "hierarchy" and c.params.get("role", "manager") == "manager":
+                    referenced.setdefault(table.name, set()).add(c.params["key"])
         for table in spec.tables:
             columns = [f'"{name}"' for name in table.output_names]
             keys = [
@@ -184,7 +191,8 @@ class SqliteWriter:
                 for c in table.columns
                 if c.kind == "reference"
             ]
-            uniques = {r.column for r in table.rules if r.kind == "unique"}
+            # SQLite accepts a foreign key only into a UNIQUE (or primary key) column: referenced keys are declared so.
+            uniques = {r.column for r in table.rules if r.kind == "unique"} | referenced.get(table.name, set())
             columns = [f"{col} UNIQUE" if col.strip('"') in uniques else col for col in columns]
             keys += [
                 f'FOREIGN KEY("{c.name}") REFERENCES "{table.name}"("{c.params["key"]}")'
