@@ -260,3 +260,21 @@ def test_generate_many_returns_every_prompt_with_its_own_result(engine):
         assert 0 < result.stats.completion_tokens <= 12 and result.text.strip()
     assert {i: r.text for i, r in many.items()} == {i: r.text for i, r in again.items()}  # greedy repeats
     assert len({r.text for r in many.values()}) >= 4  # each row answered its own prompt
+
+
+def test_generate_many_stops_on_cancel(engine):
+    """A cancel mid-batch: the rows running end as cancelled, prompts not yet started are not begun."""
+    backend = engine.backend_for()
+    backend.batch_size, cancel = 2, CancelToken()
+    results = {}
+    try:
+        for index, result in engine.generate_many([f"Count to {n}." for n in range(6)], SamplingParams(max_new_tokens=40),
+                                                  cancel=cancel):  # fmt: skip
+            results[index] = result
+            cancel.cancel()
+    finally:
+        backend.batch_size = engine.settings.batch_size
+    # The first row to finish triggers the cancel; the other running row ends cancelled; none of the four
+    # waiting prompts is started.
+    assert len(results) == 2
+    assert [r.stats.finish_reason for r in results.values()][1] == "cancelled"

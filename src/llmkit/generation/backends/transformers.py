@@ -150,7 +150,8 @@ class TransformersBackend:
         self, prompts: list[Prompt], params: list[SamplingParams], cancel: CancelToken
     ) -> Iterator[tuple[int, GenerationResult]]:
         """Many prompts, `batch_size` decoded together on the lean decoder (one at a time on the plain
-        forward); yields (index, result) as each finishes."""
+        forward); yields (index, result) as each finishes. After `cancel`, running rows end as cancelled
+        and prompts not yet started are dropped."""
         if self.fast is None or len(prompts) == 1 or self.batch_size == 1:
             for index, (prompt, one) in enumerate(zip(prompts, params, strict=True)):
                 yield index, collect(self.stream(prompt, one, cancel))
@@ -196,7 +197,7 @@ class TransformersBackend:
             decoder = BatchDecoder(self.fast, slots, capacity, common_prefix([ids for ids, _ in checked]))
             while True:
                 free = [slot for slot, row in enumerate(rows) if row is None]
-                if pending and (len(free) >= refill_at or len(free) == slots):
+                if pending and not cancel.cancelled and (len(free) >= refill_at or len(free) == slots):
                     admitted = free[: len(pending)]
                     for slot in admitted:
                         rows[slot] = new_row(pending.pop())
@@ -212,8 +213,8 @@ class TransformersBackend:
                         yield row.index, row.result()
                         rows[slot] = None
                 active = [row is not None for row in rows]
-                if not any(active) and not pending:
-                    return
+                if not any(active) and (not pending or cancel.cancelled):
+                    return  # after a cancel, prompts not yet started get no result
                 if any(active):
                     logits = list(decoder.step(tokens, active))
 
