@@ -89,9 +89,10 @@ class Engine:
     ) -> Iterator[tuple[int, GenerationResult]]:
         """Many prompts (one SamplingParams for all, or one each); yields (index, result) as each finishes.
 
-        How they run is the backend's strength: in-process backends with `generate_batch` decode up to
-        `batch_size` rows together (a finished row's slot takes the next prompt); the openai backend keeps `parallel_requests` requests in flight (a
-        vLLM server batches them); others run one at a time.
+        How they run is the backend's strength (its `generate_batch`): the transformers backend decodes
+        up to `batch_size` rows together (a finished row's slot takes the next prompt); the openai backend
+        keeps `parallel_requests` requests in flight (a vLLM server batches them). Backends without
+        `generate_batch` run one prompt at a time.
         """
         items = [p if isinstance(p, Prompt) else Prompt.of(p) for p in prompts]
         each = [params] * len(items) if isinstance(params, SamplingParams) else list(params)
@@ -101,8 +102,6 @@ class Engine:
         chosen = self.backend_for(model, backend)
         if hasattr(chosen, "generate_batch"):
             yield from chosen.generate_batch(items, each, cancel)
-        elif chosen.name == "openai" and self.settings.parallel_requests > 1:
-            yield from _in_parallel(chosen, items, each, cancel, self.settings.parallel_requests)
         else:
             for index, (item, one) in enumerate(zip(items, each, strict=True)):
                 yield index, collect(chosen.stream(item, one, cancel))
@@ -116,24 +115,6 @@ class Engine:
 
     def close(self) -> None:
         self.unload()
-
-
-def _in_parallel(
-    chosen: Backend, items: list[Prompt], params: list[SamplingParams], cancel: CancelToken, workers: int
-) -> Iterator[tuple[int, GenerationResult]]:
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(lambda p=p, q=q: collect(chosen.stream(p, q, cancel))): i
-            for i, (p, q) in enumerate(zip(items, params, strict=True))
-        }
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:  # an error or an early close: the requests still running stop
-            cancel.cancel()
-            raise
 
 
 def _sampling_args(sampling: dict[str, Any]) -> dict[str, Any]:

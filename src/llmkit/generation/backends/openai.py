@@ -23,10 +23,12 @@ from llmkit.generation.types import (
     CancelToken,
     Finished,
     GenerationEvent,
+    GenerationResult,
     GenerationStats,
     Prompt,
     SamplingParams,
     TextDelta,
+    collect,
 )
 from llmkit.models.catalog import ModelEntry
 from llmkit.models.loading import LoadOptions
@@ -84,12 +86,32 @@ class OpenAIBackend:
         headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else {}
         timeout = httpx.Timeout(settings.request_timeout_s, connect=10.0)
         self._client = httpx.Client(headers=headers, timeout=timeout)
+        self.parallel_requests = max(settings.parallel_requests, 1)
 
     def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         return None  # only the server's tokenizer knows; reported in the final event's usage
 
     def close(self) -> None:
         self._client.close()
+
+    def generate_batch(
+        self, prompts: list[Prompt], params: list[SamplingParams], cancel: CancelToken
+    ) -> Iterator[tuple[int, GenerationResult]]:
+        """`parallel_requests` requests in flight (the server batches them); yields (index, result) as each
+        finishes. An error or an early close cancels the requests still running."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        with ThreadPoolExecutor(max_workers=self.parallel_requests) as pool:
+            futures = {
+                pool.submit(lambda p=p, q=q: collect(self.stream(p, q, cancel))): i
+                for i, (p, q) in enumerate(zip(prompts, params, strict=True))
+            }
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+            except BaseException:
+                cancel.cancel()
+                raise
 
     def stream(self, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
         path = "/completions" if prompt.raw is not None else "/chat/completions"
