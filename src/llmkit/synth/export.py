@@ -23,7 +23,7 @@ from llmkit.extras import require
 from llmkit.synth.spec import DatasetSpec
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
@@ -34,7 +34,7 @@ def plain_columns(rows: list[dict[str, Any]], names: list[str]) -> list[list[Any
         values = [row[name] for row in rows]
         first = next((v for v in values if v is not None), None)  # a generated column holds one type
         if isinstance(first, (dt.date, dt.datetime)):
-            values = [_plain(v) for v in values]
+            values = [plain_value(v) for v in values]
         columns.append(values)
     return columns
 
@@ -97,7 +97,7 @@ class JsonlWriter(CsvWriter):
     def write(self, table: str, rows: list[dict[str, Any]]) -> None:
         handle, _ = self._open(table)
         names = self.spec.table(table).output_names
-        handle.writelines(json.dumps({k: _plain(row[k]) for k in names}, ensure_ascii=False) + "\n" for row in rows)
+        handle.writelines(json.dumps({k: plain_value(row[k]) for k in names}, ensure_ascii=False) + "\n" for row in rows)
         handle.flush()
         self._sizes[table] = handle.tell()
 
@@ -205,7 +205,7 @@ class SqliteWriter:
         names = self.spec.table(table).output_names
         marks = ", ".join("?" for _ in names)
         self.db.executemany(
-            f'INSERT INTO "{table}" VALUES ({marks})', ([_plain(row[n]) for n in names] for row in rows)
+            f'INSERT INTO "{table}" VALUES ({marks})', ([plain_value(row[n]) for n in names] for row in rows)
         )
         self.db.commit()  # each finished batch is on disk
         self._rows[table] = self._rows.get(table, 0) + len(rows)

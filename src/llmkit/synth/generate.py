@@ -303,6 +303,10 @@ def _children_counts(spec: dict[str, Any], parents: int, rng) -> list[int]:
     return rng.poisson(float(spec.get("lam", 2.0)), parents).tolist()
 
 
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)  # a missing value is empty text, not "None"
+
+
 def rule_predicates(rules: list[Rule], seen: dict[str, set]) -> list[Callable[[dict[str, Any]], bool]]:
     """One test per rule, built once per table (a row passes when every test is true)."""
     tests: list[Callable[[dict[str, Any]], bool]] = []
@@ -317,7 +321,8 @@ def rule_predicates(rules: list[Rule], seen: dict[str, set]) -> list[Callable[[d
             tests.append(lambda row, n=name, lo=low, hi=high: (v := row.get(n)) is None or (
                 (lo is None or v >= lo) and (hi is None or v <= hi)))  # fmt: skip
         elif rule.kind == "regex":
-            tests.append(lambda row, n=name, p=re.compile(params["pattern"]): p.fullmatch(str(row.get(n))) is not None)
+            pattern = re.compile(params["pattern"])
+            tests.append(lambda row, n=name, p=pattern: p.fullmatch(_text(row.get(n))) is not None)
         else:
             tests.append(lambda row, e=rule.expression: bool(e(row)))
     return tests

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from llmkit.errors import InvalidInputError
+from llmkit.synth.export import plain_value
+from llmkit.synth.generate import rule_predicates, value_key
 from llmkit.synth.spec import DatasetSpec
 from llmkit.synth.text import NearDuplicateIndex, distinct_n
 
@@ -153,8 +155,8 @@ def distribution(column: Column) -> dict[str, Any]:
         numbers = np.array([_number(v) for v in present])
         edges, counts = _histogram(numbers.tolist())
         result = {
-            "min": _plain(min(present)),
-            "max": _plain(max(present)),
+            "min": plain_value(min(present)),
+            "max": plain_value(max(present)),
             "histogram": {"edges": edges, "counts": counts},
         }
         if column.kind == "numeric":
@@ -173,10 +175,6 @@ def distribution(column: Column) -> dict[str, Any]:
         counts[str(value)] = counts.get(str(value), 0) + 1
     top = sorted(counts.items(), key=lambda kv: -kv[1])[:10]
     return {"distinct": len(counts), "top": [{"value": k, "share": round(v / len(present), 4)} for k, v in top]}
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
 def near_duplicate_rate(texts: list[str], threshold: float = 0.8) -> float:
@@ -286,35 +284,21 @@ def _both(a: Column, b: Column) -> tuple[list[float], list[float]]:
 
 
 def _rule_checks(spec_table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    import re
-
-    from llmkit.synth.generate import value_key
-
+    """Each rule re-checked on the written rows with the generator's own tests (`rule_predicates`)."""
     checks = []
     for rule in spec_table.rules:
+        seen: dict[str, set] = {rule.column: set()} if rule.kind == "unique" else {}
+        test = rule_predicates([rule], seen)[0]
         bad: list[dict[str, Any]] = []
-        seen: set[str] = set()
         for row in rows:
-            value = row.get(rule.column)
-            if rule.kind == "not_null":
-                broken = value is None
-            elif rule.kind == "unique":
-                broken = value_key(value) in seen
-                seen.add(value_key(value))
-            elif rule.kind == "range":
-                low, high = rule.params.get("min"), rule.params.get("max")
-                broken = value is not None and (
-                    (low is not None and value < low) or (high is not None and value > high)
-                )
-            elif rule.kind == "regex":
-                broken = not re.fullmatch(rule.params["pattern"], "" if value is None else str(value))
-            else:
-                try:
-                    broken = not rule.expression(row)
-                except Exception:  # noqa: BLE001 - a column missing from the file counts as a violation
-                    broken = True
-            if broken:
+            try:
+                ok = test(row)
+            except Exception:  # noqa: BLE001 - a column missing from the file counts as a violation
+                ok = False
+            if not ok:
                 bad.append(row)
+            for values in seen.values():
+                values.add(value_key(row.get(rule.column)))
         label = (
             rule.expression.source
             if rule.expression
@@ -323,7 +307,7 @@ def _rule_checks(spec_table: Any, rows: list[dict[str, Any]]) -> list[dict[str, 
         checks.append({
             "rule": f"{rule.kind}: {label.strip()}",
             "violations": len(bad),
-            "examples": [{k: _plain(v) for k, v in r.items()} for r in bad[:3]],
+            "examples": [{k: plain_value(v) for k, v in r.items()} for r in bad[:3]],
         })  # fmt: skip
     return checks
 
@@ -347,7 +331,7 @@ def build_report(
             info: dict[str, Any] = {
                 "kind": column.kind,
                 "completeness": round(1 - missing / count, 4) if count else 0.0,
-                "distinct": len({value_str(v) for v in column.values if v is not None}),
+                "distinct": len({value_key(v) for v in column.values if v is not None}),
                 "distribution": distribution(column),
             }
             if column.kind == "text":
@@ -369,22 +353,18 @@ def build_report(
     return report
 
 
-def value_str(value: Any) -> str:
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
-
-
 def _integrity(spec_table: Any, rows: list[dict[str, Any]], typed: dict[str, list[dict[str, Any]]]) -> list[dict]:
     results = []
     for column in spec_table.columns:
         if column.kind != "reference" or column.params["table"] not in typed:
             continue
-        parents = {value_str(r.get(column.params["column"])) for r in typed[column.params["table"]]}
-        orphans = [r[column.name] for r in rows if value_str(r.get(column.name)) not in parents]
+        parents = {value_key(r.get(column.params["column"])) for r in typed[column.params["table"]]}
+        orphans = [r[column.name] for r in rows if value_key(r.get(column.name)) not in parents]
         results.append({
             "column": column.name,
             "references": f"{column.params['table']}.{column.params['column']}",
             "orphans": len(orphans),
-            "examples": [_plain(v) for v in orphans[:3]],
+            "examples": [plain_value(v) for v in orphans[:3]],
         })  # fmt: skip
     return results
 
