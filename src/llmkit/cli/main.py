@@ -275,7 +275,7 @@ def _demo_synth(engine: Any, model: str | None) -> None:
     from pathlib import Path
 
     from llmkit.synth import resolve_spec, run
-    from llmkit.synth.report import build_report, write_report
+    from llmkit.synth.report import build_report, load_tables, write_report
 
     spec = resolve_spec("product_reviews", rows=3)  # 3 products, ~15 reviews written by the model
     out = Path(tempfile.mkdtemp(prefix="llmkit-demo-synth-"))
@@ -288,7 +288,7 @@ def _demo_synth(engine: Any, model: str | None) -> None:
             finished[progress.table] = progress.done
     report = build_report(out, spec)
     json_path, html_path = write_report(report, out / "report")
-    for row in list(report_rows(out / "reviews.csv"))[:3]:
+    for row in load_tables(out / "reviews.csv")["reviews"][:3]:
         review = " ".join(row["review"].split())
         click.echo(f"  {row['rating']}/5 {row['product_name']}: {review}")
     for llm in report.get("run", {}).get("llm", []):
@@ -296,13 +296,6 @@ def _demo_synth(engine: Any, model: str | None) -> None:
             f"  {llm['column']}: {llm['valid_rate']:.0%} valid replies, {llm['retries']} retries ({llm['backend']})"
         )
     click.echo(f"  files and quality report: {out} ({html_path.name})")
-
-
-def report_rows(path: Any) -> Any:
-    import csv
-
-    with open(path, newline="", encoding="utf-8") as handle:
-        yield from csv.DictReader(handle)
 
 
 _TOUR = [

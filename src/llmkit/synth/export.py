@@ -97,7 +97,9 @@ class JsonlWriter(CsvWriter):
     def write(self, table: str, rows: list[dict[str, Any]]) -> None:
         handle, _ = self._open(table)
         names = self.spec.table(table).output_names
-        handle.writelines(json.dumps({k: plain_value(row[k]) for k in names}, ensure_ascii=False) + "\n" for row in rows)
+        handle.writelines(
+            json.dumps({k: plain_value(row[k]) for k in names}, ensure_ascii=False) + "\n" for row in rows
+        )
         handle.flush()
         self._sizes[table] = handle.tell()
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from llmkit.generation.structured import parse_json_object, schema_errors
@@ -41,7 +41,7 @@ class LlmStats:
     near_duplicates: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
-    invalid_examples: list[str] | None = None
+    invalid_examples: list[str] = field(default_factory=list)
 
     @property
     def valid_rate(self) -> float:
@@ -94,7 +94,11 @@ class LlmColumn:
         self.backend = backend
         self.constrained = self.schema is not None and constrained is not False and resolved in ("llamacpp", "openai")
         self.retries = int(p.get("retries", DEFAULT_RETRIES))
-        self.stats = LlmStats(column.name, ", ".join(self.models), resolved, self.constrained, invalid_examples=[])
+        self.stats = LlmStats(column.name, ", ".join(self.models), resolved, self.constrained)
+        # Stated in every prompt (also when the grammar enforces it): rendered once.
+        self.schema_note = (
+            f"\n\nReply with JSON only, matching this JSON Schema:\n{json.dumps(self.schema)}" if self.schema else ""
+        )
 
     def _messages(self, row: dict[str, Any], slot: int) -> list[ChatMessage]:
         p = self.column.params
@@ -103,9 +107,7 @@ class LlmColumn:
         system = p.get("system")
         if persona is not None and "{persona}" not in p["prompt"]:
             system = f"{system or ''}\nWrite as this person: {persona}.".strip()
-        if self.schema is not None:
-            prompt += f"\n\nReply with JSON only, matching this JSON Schema:\n{json.dumps(self.schema)}"
-        messages = [ChatMessage("user", prompt)]
+        messages = [ChatMessage("user", prompt + self.schema_note)]
         return [ChatMessage("system", system), *messages] if system else messages
 
     def _params(self, slot: int, attempt: int) -> SamplingParams:
