@@ -2,7 +2,7 @@
 
 from llmkit.asr.audio import AudioError
 from llmkit.asr.engines import AsrEngine, asr_engine_names, register_asr_engine
-from llmkit.asr.files import TRANSCRIPT_FORMATS, TranscriptWriter, read_transcript
+from llmkit.asr.files import TRANSCRIPT_FORMATS, OutputError, TranscriptWriter, output_folders, read_transcript
 from llmkit.asr.service import NoSpeechError, Transcriber
 from llmkit.asr.types import Segment, Transcript, TranscriptionOptions, TranscriptionProgress, Word
 
@@ -11,6 +11,7 @@ __all__ = [
     "AsrEngine",
     "AudioError",
     "NoSpeechError",
+    "OutputError",
     "Segment",
     "Transcriber",
     "Transcript",
@@ -19,6 +20,7 @@ __all__ = [
     "TranscriptionProgress",
     "Word",
     "asr_engine_names",
+    "output_folders",
     "read_transcript",
     "register_asr_engine",
 ]

@@ -40,13 +40,15 @@ def probe_duration(path: Path) -> float:
 def _open(path: Path):
     import av
 
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: the file is empty")
     try:
         container = av.open(str(path))
-    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as exc:
+    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise AudioError(f"{path}: not a readable audio or video file ({exc})") from exc
     if not container.streams.audio:
         container.close()
@@ -101,7 +103,7 @@ def _decoded_chunks(path: Path) -> Iterator[object]:
                 yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
         for out in resampler.resample(None):
             yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-    except av.error.FFmpegError as exc:
-        raise AudioError(f"{path}: decoding failed midway ({exc})") from exc
+    except (av.error.FFmpegError, ValueError, OSError) as exc:  # a damaged or truncated stream
+        raise AudioError(f"{path}: decoding failed midway, the file may be damaged or cut off ({exc})") from exc
     finally:
         container.close()

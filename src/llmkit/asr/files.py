@@ -6,12 +6,13 @@ Formats: txt ("[hh:mm:ss] text" per segment), srt, vtt, json (this package's `Tr
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TextIO
 
 from llmkit.asr.types import Segment, Transcript, Word
-from llmkit.errors import InvalidInputError
+from llmkit.errors import InvalidInputError, LlmkitError
 
 TRANSCRIPT_FORMATS = ("txt", "srt", "vtt", "json")
 _PARTIAL = "transcript.partial.jsonl"
@@ -30,43 +31,113 @@ def short_clock(seconds: float) -> str:
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
+class OutputError(LlmkitError):
+    """An output folder or file cannot be created or written (read-only place, a file in the way, disk full)."""
+
+    def __init__(self, path: Path, exc: OSError):
+        self.path = path
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) and str(exc.filename) != str(path) else ""
+        super().__init__(f"{path}: cannot write the output here: {reason}{where}")
+
+
+def make_folder(folder: Path) -> list[Path]:
+    """mkdir -p; returns the folders it created (outermost first), to remove again if the run fails."""
+    missing = []
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            break
+        missing.append(parent)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(folder, exc) from exc
+    return list(reversed(missing))
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Remove folders a failed run created (innermost first) as long as they are empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 class TranscriptWriter:
-    """Appends each segment to every requested format as it arrives, flushed; `finish` writes the JSON."""
+    """Appends each segment to every requested format as it arrives, flushed, under temporary names
+    (transcript.partial.*); `finish` moves them into place and writes the JSON. A run that fails (`abandon`)
+    never touches an earlier result: what it transcribed is kept (in place of the final files if there were
+    none, else under the temporary names), and if it transcribed nothing, what it created is removed."""
 
     def __init__(self, folder: Path, formats: tuple[str, ...] = TRANSCRIPT_FORMATS) -> None:
         unknown = set(formats) - set(TRANSCRIPT_FORMATS)
         if unknown:
             raise InvalidInputError(f"unknown transcript format(s) {sorted(unknown)}; known: {TRANSCRIPT_FORMATS}")
-        folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.formats, self.count = folder, formats, 0
+        self._created = make_folder(folder)
+        self._previous = any((folder / f"transcript.{fmt}").exists() for fmt in TRANSCRIPT_FORMATS)
         self._files: dict[str, TextIO] = {}
-        for fmt in formats:
-            if fmt != "json":
-                self._files[fmt] = (folder / f"transcript.{fmt}").open("w", encoding="utf-8")
-        self._files["partial"] = (folder / _PARTIAL).open("w", encoding="utf-8")
-        if "vtt" in self._files:
-            self._files["vtt"].write("WEBVTT\n\n")
+        self._streams = [fmt for fmt in formats if fmt != "json"] + ["partial"]
+
+    def _temporary(self, fmt: str) -> Path:
+        return self.folder / (_PARTIAL if fmt == "partial" else f"transcript.partial.{fmt}")
+
+    def _open(self) -> None:
+        try:
+            for fmt in self._streams:
+                self._files[fmt] = self._temporary(fmt).open("w", encoding="utf-8")
+            if "vtt" in self._files:
+                self._files["vtt"].write("WEBVTT\n\n")
+        except OSError as exc:
+            raise OutputError(self.folder, exc) from exc
 
     def add(self, segment: Segment) -> None:
+        if not self._files:
+            self._open()
         self.count += 1
         text = segment.text.strip()
-        for fmt, handle in self._files.items():
-            if fmt == "txt":
-                handle.write(f"[{short_clock(segment.start)}] {text}\n")
-            elif fmt == "srt":
-                handle.write(f"{self.count}\n{clock(segment.start, ',')} --> {clock(segment.end, ',')}\n{text}\n\n")
-            elif fmt == "vtt":
-                handle.write(f"{clock(segment.start)} --> {clock(segment.end)}\n{text}\n\n")
-            else:
-                handle.write(json.dumps(segment.to_dict(), ensure_ascii=False) + "\n")
-            handle.flush()
+        try:
+            for fmt, handle in self._files.items():
+                if fmt == "txt":
+                    handle.write(f"[{short_clock(segment.start)}] {text}\n")
+                elif fmt == "srt":
+                    start, end = clock(segment.start, ","), clock(segment.end, ",")
+                    handle.write(f"{self.count}\n{start} --> {end}\n{text}\n\n")
+                elif fmt == "vtt":
+                    handle.write(f"{clock(segment.start)} --> {clock(segment.end)}\n{text}\n\n")
+                else:
+                    handle.write(json.dumps(segment.to_dict(), ensure_ascii=False) + "\n")
+                handle.flush()
+        except OSError as exc:
+            raise OutputError(self.folder, exc) from exc
 
     def finish(self, transcript: Transcript) -> None:
+        """The transcript is complete: the files replace any earlier ones."""
+        if not self._files:
+            self._open()
         self.close()
-        if "json" in self.formats:
-            data = json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1)
-            (self.folder / "transcript.json").write_text(data, encoding="utf-8")
-        (self.folder / _PARTIAL).unlink(missing_ok=True)
+        try:
+            if "json" in self.formats:
+                data = json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1)
+                self._temporary("json").write_text(data, encoding="utf-8")
+            for fmt in self.formats:
+                os.replace(self._temporary(fmt), self.folder / f"transcript.{fmt}")
+            self._temporary("partial").unlink(missing_ok=True)
+        except OSError as exc:
+            raise OutputError(self.folder, exc) from exc
+
+    def abandon(self) -> None:
+        """The run failed or was stopped before `finish`."""
+        self.close()
+        if self.count == 0:
+            for fmt in self._streams:
+                self._temporary(fmt).unlink(missing_ok=True)
+            remove_if_empty(self._created)
+        elif not self._previous:  # a crash keeps what was transcribed, under the usual names
+            for fmt in self._streams:
+                if fmt != "partial" and self._temporary(fmt).exists():
+                    os.replace(self._temporary(fmt), self.folder / f"transcript.{fmt}")
 
     def close(self) -> None:
         for handle in self._files.values():
@@ -74,31 +145,100 @@ class TranscriptWriter:
         self._files.clear()
 
 
-_TIME = r"(\d+):(\d{2}):(\d{2})[,.](\d{3})"
+def load_complete_transcript(folder: Path, source: Path) -> Transcript | None:
+    """The finished transcript of `source` in `folder` (transcript.json is written only once a run
+    completes), or None if there is none, it is unreadable, or it belongs to another file."""
+    path = folder / "transcript.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if Path(data["source"]).resolve() != Path(source).resolve():
+            return None
+        segments = [
+            Segment(float(s["start"]), float(s["end"]), str(s["text"]), _words(s.get("words") or []))
+            for s in data["segments"]
+        ]
+        transcript = Transcript(
+            data["source"],
+            segments,
+            float(data.get("duration", 0.0)),
+            data.get("language", "en"),
+            data.get("engine", ""),
+            data.get("model", ""),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return transcript if segments else None
+
+
+def _words(items: list) -> tuple[Word, ...]:
+    return tuple(
+        Word(float(w["start"]), float(w["end"]), str(w.get("text", w.get("word", ""))), float(w.get("probability", 1.0)))
+        for w in items
+    )
+
+
+def recorded_source(folder: Path) -> Path | None:
+    """The input file whose results are in `folder`, as its minutes.json or transcript.json records it."""
+    for name in ("minutes.json", "transcript.json"):
+        try:
+            source = json.loads((folder / name).read_text(encoding="utf-8")).get("source")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            continue
+        if isinstance(source, str) and source:
+            return Path(source).resolve()
+    return None
+
+
+def output_folders(sources: list[Path], out_root: Path) -> list[Path]:
+    """A folder per input under `out_root`, named after the file (`meeting`); a second input with the same
+    name but another path gets `meeting-2`, and so on. A folder whose results record another input is never
+    reused, so the assignment is stable across runs: the same file finds its own folder again."""
+    claimed: dict[Path, Path] = {}
+    folders = []
+    for source in map(Path, sources):
+        resolved = source.resolve()
+        number = 1
+        while True:
+            folder = out_root / (source.stem if number == 1 else f"{source.stem}-{number}")
+            owner = claimed.get(folder) or recorded_source(folder)
+            if owner is None or owner == resolved:
+                break
+            number += 1
+        claimed[folder] = resolved
+        folders.append(folder)
+    return folders
+
+
+_TIME = r"(?:(\d+):)?(\d{2}):(\d{2})[,.](\d{3})"  # hours optional (WebVTT allows mm:ss.ttt)
 _CUE = re.compile(_TIME + r"\s*-->\s*" + _TIME)
 _TXT_LINE = re.compile(r"^\[(\d+):(\d{2}):(\d{2})\]\s*(.*)$")
+_VTT_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION")
 
 
-def _seconds(h: str, m: str, s: str, ms: str = "0") -> float:
-    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+def _seconds(h: str | None, m: str, s: str, ms: str = "0") -> float:
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
 
 
 def read_transcript(path: Path) -> Transcript:
-    """A transcript file in any of the formats above (or plain text, one utterance per line)."""
+    """A transcript file in any of the formats above (or plain text, one utterance per line). A malformed
+    JSON field is an error naming the segment; an SRT/VTT cue without a valid time line keeps its text,
+    timed at the cue before it, with a warning in `Transcript.warnings`."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{path}: cannot read the transcript: {exc}") from exc
     suffix = path.suffix.lower().lstrip(".")
+    warnings: list[str] = []
     if suffix == "json":
         segments = _json_segments(raw, path)
     elif suffix in ("srt", "vtt"):
-        segments = _cue_segments(raw)
+        segments = _cue_segments(raw, path, warnings)
     else:
         segments = _txt_segments(raw)
     if not any(segment.text.strip() for segment in segments):
         raise InvalidInputError(f"{path}: the transcript has no text")
-    return Transcript(str(path), segments, duration=segments[-1].end if segments else 0.0, engine="file")
+    duration = max(segment.end for segment in segments) if segments else 0.0
+    return Transcript(str(path), segments, duration=duration, engine="file", warnings=warnings)
 
 
 def _json_segments(raw: str, path: Path) -> list[Segment]:
@@ -116,23 +256,54 @@ def _json_segments(raw: str, path: Path) -> list[Segment]:
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise InvalidInputError(f"{path}: segments[{index}].text is missing or not a string")
-        words = tuple(Word(w["start"], w["end"], w.get("text", w.get("word", ""))) for w in item.get("words", []))
-        segments.append(Segment(float(item.get("start", 0.0)), float(item.get("end", 0.0)), item["text"], words))
+        try:
+            start, end = _number(item, "start"), _number(item, "end")
+            words = _words(item.get("words") or [])
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InvalidInputError(f"{path}: segments[{index}] has a bad time: {exc}") from exc
+        segments.append(Segment(start, max(end, start), item["text"], words))
     return segments
 
 
-def _cue_segments(raw: str) -> list[Segment]:
+def _number(item: dict, key: str) -> float:
+    value = item.get(key, 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{key} is {value!r}, not a number of seconds")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{key} is {value!r}, not a number of seconds") from None
+    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+        raise ValueError(f"{key} is {value!r}, not a number of seconds")
+    return seconds
+
+
+def _cue_segments(raw: str, path: Path, warnings: list[str]) -> list[Segment]:
     segments = []
-    for block in re.split(r"\n\s*\n", raw.replace("\r\n", "\n")):
-        lines = block.strip().splitlines()
-        for index, line in enumerate(lines):
-            match = _CUE.search(line)
-            if match:
-                text = " ".join(lines[index + 1 :]).strip()
-                if text:
-                    g = match.groups()
-                    segments.append(Segment(_seconds(*g[:4]), _seconds(*g[4:]), text))
-                break
+    for number, block in enumerate(re.split(r"\n\s*\n", raw.replace("\r\n", "\n")), start=1):
+        lines = [line.strip() for line in block.strip().splitlines()]
+        if not lines or lines[0].startswith(_VTT_BLOCKS):
+            continue
+        timed = next((i for i, line in enumerate(lines) if _CUE.search(line)), None)
+        if timed is not None:
+            text = " ".join(lines[timed + 1 :]).strip()
+            if text:
+                g = _CUE.search(lines[timed]).groups()
+                segments.append(Segment(_seconds(*g[:4]), _seconds(*g[4:]), text))
+            continue
+        # No valid time line: keep the words (they may hold an action item), say so, never drop them silently.
+        label = lines[0] if lines[0].isdigit() else f"#{number}"
+        body = lines[1:] if lines[0].isdigit() else lines
+        bad = next((i for i, line in enumerate(body) if "-->" in line), None)
+        text = " ".join(body[bad + 1 :] if bad is not None else body).strip()
+        if not text:
+            continue
+        at = segments[-1].end if segments else 0.0
+        what = f"a bad time line {body[bad]!r}" if bad is not None else "no time line"
+        warnings.append(
+            f"{path}: cue {label} has {what}; its text is kept, timed at {short_clock(at)}: {text[:60]!r}"
+        )
+        segments.append(Segment(at, at, text))
     return segments
 
 

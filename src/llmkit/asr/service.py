@@ -67,11 +67,12 @@ class Transcriber:
                     if writer:
                         writer.add(event)
                 yield event
-        finally:
+            if not segments:
+                raise NoSpeechError(str(path), duration)
+        except BaseException:  # also a consumer that stops early (GeneratorExit)
             if writer:
-                writer.close()  # what was written stays on disk, whatever stopped the loop
-        if not segments:
-            raise NoSpeechError(str(path), duration)
+                writer.abandon()  # what was written stays on disk; an earlier result is never touched
+            raise
         engine = self.engine
         transcript = Transcript(str(path), segments, duration, self.options.language or "en", engine.name, engine.model)
         if writer:

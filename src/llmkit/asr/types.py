@@ -36,6 +36,7 @@ class Transcript:
     language: str = "en"
     engine: str = ""
     model: str = ""
+    warnings: list[str] = field(default_factory=list)  # problems in a transcript file read (kept, not dropped)
 
     @property
     def text(self) -> str:
