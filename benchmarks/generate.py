@@ -1,6 +1,7 @@
 """Generation speed on the embedded model, side by side with llama.cpp on the same GGUF, in one run.
 
     .venv/bin/python benchmarks/generate.py [--rounds 3] [--new-tokens 128] [--json out.json]
+    .venv/bin/python benchmarks/generate.py --runtimes [--processes 6]   # xllamacpp vs llama-cpp-python
 
 Each configuration runs in its own process (so load time and peak memory are its own), greedy,
 `--new-tokens` tokens past end-of-sequence, 2 threads. Reported: cached load time, time to first token
@@ -86,10 +87,12 @@ def run_reference(rounds: int, new_tokens: int) -> dict:
 
 
 def _llamacpp_render(llm):
-    from llmkit.generation.backends.llamacpp import _render_chat
-    from llmkit.generation.types import Prompt
+    from llmkit.tokens.templates import render
 
-    return lambda text: _render_chat(llm, Prompt.of(text))
+    template = llm.metadata["tokenizer.chat_template"]
+    bos, eos = (llm._model.token_get_text(t) for t in (llm.token_bos(), llm.token_eos()))
+    return lambda text: render(template, [{"role": "user", "content": text}], add_generation_prompt=True,
+                               bos_token=bos, eos_token=eos)  # fmt: skip
 
 
 def _reference_decode(llm, tokens: list[int], count: int) -> tuple[float, float]:
@@ -223,10 +226,23 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--only", nargs="*", default=CONFIGS, choices=CONFIGS)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--runtimes", action="store_true", help="compare the llamacpp backend's two runtimes")
+    parser.add_argument("--processes", type=int, default=3, help="--runtimes: fresh processes per runtime")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-runtime", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_one(args.child, args.rounds, args.new_tokens)))
+        return
+    if args.child_runtime:
+        print(json.dumps(run_runtime(args.child_runtime, args.rounds, args.new_tokens)))
+        return
+    if args.runtimes:
+        runs = compare_runtimes(args.processes, args.rounds, args.new_tokens)
+        print_runtimes(runs, args.new_tokens)
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump(runs, handle, indent=2)
         return
     _warm_conversion_cache()
     results = {}
@@ -265,6 +281,94 @@ def print_table(results: dict, new_tokens: int) -> None:
         first = f"{r['ttft_first_ms']:.0f}" if "ttft_first_ms" in r else "-"
         print(f"| {name} | {r.get('import_s', 0):.2f} | {r['load_s']:.2f} | {r['prompt_tokens']} | {r['ttft_ms']:.0f} "
               f"| {first} | {warm} | {r['tokens_per_s']:.1f} | {ratio} | {r['peak_rss_mb']:.0f} |")  # fmt: skip
+
+
+# ---- the llamacpp backend's two runtimes, alternated in fresh processes ---------------------------
+# xllamacpp (prebuilt wheel) against llama-cpp-python (compiled here), both behind llmkit's llamacpp
+# backend, on the same GGUF, same settings: the same warm-up, then cold TTFT (a prompt never seen),
+# decode speed past end-of-sequence, and the features the backend offers (streaming, JSON-Schema
+# grammar, cancellation). Processes run A B B A A B ... so drift on a noisy machine hits both sides.
+
+RUNTIME_NAMES = ("xllamacpp", "llama-cpp-python")
+
+
+def run_runtime(runtime: str, rounds: int, new_tokens: int) -> dict:
+    import json as json_module
+
+    from llmkit import CancelToken, Engine, TextDelta, load_settings
+
+    started = time.perf_counter()
+    engine = Engine(settings=load_settings(backend="llamacpp", llamacpp_runtime=runtime, threads=THREADS))
+    engine.backend_for()
+    load_s = time.perf_counter() - started
+    engine.generate("Say hello.", max_new_tokens=8)  # the same warm-up on both sides
+    ttfts, rates = [], []
+    for round_index in range(rounds):
+        cold = f"Case {round_index}: list the main risks of running a model on a small CPU."
+        ttfts.append(engine.generate(cold, max_new_tokens=1).stats.ttft_s)
+        result = engine.generate(STORY, max_new_tokens=new_tokens, ignore_eos=True)
+        assert result.stats.completion_tokens == new_tokens, result.stats
+        rates.append(result.stats.tokens_per_s)
+    events = list(engine.stream("Count from one to twenty.", max_new_tokens=40))
+    deltas = sum(isinstance(e, TextDelta) for e in events)
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "people": {"type": "integer"}},
+              "required": ["city", "people"]}  # fmt: skip
+    valid = 0
+    for seed in range(5):
+        text = engine.generate("Describe a city.", max_new_tokens=60, json_schema=schema, temperature=0.8, seed=seed).text
+        try:
+            data = json_module.loads(text)
+            valid += isinstance(data.get("city"), str) and isinstance(data.get("people"), int)
+        except json_module.JSONDecodeError:
+            pass
+    cancel = CancelToken()
+    stream = engine.stream("Write a very long story about a ship.", max_new_tokens=400, cancel=cancel)
+    next(e for e in stream if isinstance(e, TextDelta))
+    cancelled_at = time.perf_counter()
+    cancel.cancel()
+    final = list(stream)[-1]
+    cancel_ms = (time.perf_counter() - cancelled_at) * 1000
+    return {
+        "load_s": load_s, "ttft_ms": [t * 1000 for t in ttfts], "tokens_per_s": rates, "stream_deltas": deltas,
+        "json_schema_valid": f"{valid}/5", "cancel_reason": final.stats.finish_reason,
+        "tokens_after_cancel": final.stats.completion_tokens, "cancel_ms": cancel_ms, "peak_rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+
+
+def compare_runtimes(processes: int, rounds: int, new_tokens: int) -> dict:
+    order = [RUNTIME_NAMES[(i + i // 2) % 2] for i in range(2 * processes)]  # A B B A A B B A ...
+    runs: dict[str, list[dict]] = {name: [] for name in RUNTIME_NAMES}
+    for name in order:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        command = [sys.executable, __file__, "--child-runtime", name, "--rounds", str(rounds),
+                   "--new-tokens", str(new_tokens)]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "PYTHONWARNINGS": "ignore"}
+        out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+def print_runtimes(runs: dict[str, list[dict]], new_tokens: int) -> None:
+    def spread(values: list[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+    print(f"\nllamacpp backend runtimes, SmolLM2-135M Q4_1, {THREADS} threads, greedy, {new_tokens} new tokens; "
+          f"{len(runs[RUNTIME_NAMES[0]])} processes each, alternated; median (min-max) over every round\n")  # fmt: skip
+    print("| runtime | load s | TTFT ms (cold) | decode tok/s | stream deltas | JSON schema valid | "
+          "after cancel: reason, tokens, ms | peak RSS MB |")  # fmt: skip
+    print("|" + "---|" * 8)
+    medians = {}
+    for name, items in runs.items():
+        rates = [r for item in items for r in item["tokens_per_s"]]
+        ttfts = [t for item in items for t in item["ttft_ms"]]
+        medians[name] = statistics.median(rates)
+        last = items[-1]
+        print(f"| {name} | {spread([i['load_s'] for i in items], 2)} | {spread(ttfts, 0)} | {spread(rates, 1)} | "
+              f"{last['stream_deltas']} | {last['json_schema_valid']} | {last['cancel_reason']}, "
+              f"{last['tokens_after_cancel']}, {spread([i['cancel_ms'] for i in items], 0)} | "
+              f"{statistics.median(i['peak_rss_mb'] for i in items):.0f} |")  # fmt: skip
+    ratio = medians["xllamacpp"] / medians["llama-cpp-python"]
+    print(f"\ndecode speed xllamacpp / llama-cpp-python: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

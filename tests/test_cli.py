@@ -74,9 +74,22 @@ def test_config_shows_settings_and_their_variables():
 
 
 def test_demo_runs_on_the_embedded_defaults(engine):
-    result = run("demo")
+    # --quick: the same steps on smaller inputs. The limit is a hang guard, not a speed target.
+    result = run("demo", "--quick", timeout=1800)
     assert result.returncode == 0, result.stderr
-    assert "llmkit models" in result.stdout and "tok/s" in result.stderr
+    out = result.stdout
+    assert "tok/s" in result.stderr and "counted by each offline tokenizer" in out and "cl100k" in out
+    assert "Meeting minutes from the sample recording" in out and "minutes in" in result.stderr
+    assert "## Action items" in out or "Action items" in out
+    assert "/5 " in out and "valid replies" in out and "files and quality report" in out
+    assert "llmkit models" in out and "error:" not in result.stderr
+
+
+def test_demo_fails_when_a_step_fails(monkeypatch, tmp_path):
+    # A failing step (here the model cannot load: no such GGUF) must not end in exit 0.
+    result = run("demo", "--quick", "-m", str(tmp_path / "missing.gguf"), timeout=1800)
+    assert result.returncode == 1
+    assert "the demo's generation, minutes, synthetic data step(s) failed" in result.stderr
 
 
 def test_chat_drops_the_oldest_exchanges_to_fit_the_window():

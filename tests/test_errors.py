@@ -27,6 +27,7 @@ def _hide_module(monkeypatch, name):
 
 def test_missing_llamacpp_extra_gives_the_install_line(monkeypatch):
     _hide_module(monkeypatch, "llama_cpp")
+    _hide_module(monkeypatch, "xllamacpp")
     with pytest.raises(MissingExtraError) as info:
         Engine(backend="llamacpp").generate("hi", max_new_tokens=2)
     assert "pip install 'llmkit[llamacpp]'" in str(info.value)

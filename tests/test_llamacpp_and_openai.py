@@ -1,5 +1,6 @@
-"""The llamacpp backend (in-process) and the openai backend against real OpenAI-compatible servers on
-loopback: llama-cpp-python's server on the embedded GGUF, and a server that drops the connection."""
+"""The llamacpp backend (in-process, on each llama.cpp runtime) and the openai backend against real
+OpenAI-compatible servers on loopback: llama-cpp-python's server on the embedded GGUF, and a server that
+drops the connection."""
 
 from __future__ import annotations
 
@@ -15,15 +16,13 @@ import pytest
 from llmkit import CancelToken, EndpointError, Engine, PromptTooLongError, SamplingParams, TextDelta, load_settings
 from tests.conftest import collect, free_port
 
-pytest.importorskip("llama_cpp", reason="needs the llamacpp extra: pip install 'llmkit[llamacpp]'")
-
 SERVER_CONTEXT = 1024
 
 
 @pytest.fixture(scope="module")
 def llama_server(embedded_gguf, tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server, a separate process, on a free loopback port."""
-    pytest.importorskip("uvicorn", reason="needs llama-cpp-python[server]")
+    pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server] (the dev extra)")
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf), "--model_alias", "smollm2",
@@ -57,14 +56,22 @@ def openai_engine(base_url: str) -> Engine:
     return Engine(settings=settings)
 
 
-@pytest.fixture(scope="module")
-def llamacpp_engine():
-    eng = Engine(settings=load_settings(backend="llamacpp"))
+RUNTIME_MODULES = {"xllamacpp": "xllamacpp", "llama-cpp-python": "llama_cpp"}
+
+
+@pytest.fixture(scope="module", params=sorted(RUNTIME_MODULES))
+def llamacpp_engine(request):
+    """The llamacpp backend on each llama.cpp runtime: xllamacpp (the extra's) and llama-cpp-python."""
+    pytest.importorskip(RUNTIME_MODULES[request.param], reason=f"the {request.param} runtime is not installed")
+    eng = Engine(settings=load_settings(backend="llamacpp", llamacpp_runtime=request.param))
     yield eng
     eng.close()
 
 
-def test_llamacpp_backend_streams_with_stats(llamacpp_engine):
+def test_llamacpp_backend_streams_with_stats(llamacpp_engine, request):
+    runtime = request.node.callspec.params["llamacpp_engine"]
+    backend = llamacpp_engine.backend_for()
+    assert backend.runtime_name == {"xllamacpp": "XLlamaCppRuntime", "llama-cpp-python": "LlamaCppPythonRuntime"}[runtime]
     deltas, final = collect(llamacpp_engine.stream("List three colours of the rainbow.", max_new_tokens=24))
     assert final.stats.backend == "llamacpp" and "".join(deltas) == final.text and final.text.strip()
     assert final.stats.prompt_tokens > 10 and 1 <= final.stats.completion_tokens <= 24
@@ -89,6 +96,24 @@ def test_llamacpp_backend_seed_cancel_and_limits(llamacpp_engine):
     assert "5" not in stopped.text and stopped.stats.finish_reason == "stop"
 
 
+def test_llamacpp_json_schema_is_enforced_by_the_grammar(llamacpp_engine):
+    import json
+
+    schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
+              "required": ["name", "age"], "additionalProperties": False}  # fmt: skip
+    result = llamacpp_engine.generate("Describe a person.", max_new_tokens=60, json_schema=schema)
+    data = json.loads(result.text)
+    assert isinstance(data["name"], str) and isinstance(data["age"], int)
+
+
+def test_llamacpp_closing_the_stream_frees_the_model(llamacpp_engine):
+    events = llamacpp_engine.stream("Write a long story about a ship.", max_new_tokens=300)
+    next(e for e in events if isinstance(e, TextDelta))
+    events.close()  # the client went away: generation stops and the lock is released
+    after = llamacpp_engine.generate("Name a colour.", max_new_tokens=8)
+    assert after.stats.completion_tokens >= 1
+
+
 def test_llamacpp_and_transformers_agree_on_the_template(llamacpp_engine, engine):
     from llmkit import Prompt
 
@@ -104,11 +129,14 @@ def test_openai_backend_streams_from_a_real_server(llama_server):
     assert 1 <= final.stats.completion_tokens <= 24 and final.stats.finish_reason in ("stop", "length")
 
 
-def test_openai_backend_matches_in_process_greedy_output(llama_server, llamacpp_engine):
-    # The same sampling settings both sides (the server's own default repeat penalty is 1.1).
+def test_openai_backend_matches_in_process_greedy_output(llama_server):
+    # The same library on both sides (llama-cpp-python in-process and as the server), the same sampling
+    # settings (the server's own default repeat penalty is 1.1, which the OpenAI API cannot change).
     kwargs = dict(max_new_tokens=16, repetition_penalty=1.1, top_k=1)
     remote = openai_engine(llama_server).generate("Name two planets.", **kwargs)
-    local = llamacpp_engine.generate("Name two planets.", **kwargs)
+    in_process = Engine(settings=load_settings(backend="llamacpp", llamacpp_runtime="llama-cpp-python"))
+    local = in_process.generate("Name two planets.", **kwargs)
+    in_process.close()
     assert remote.text.strip() == local.text.strip()
 
 

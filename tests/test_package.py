@@ -115,3 +115,34 @@ def test_missing_extras_name_the_install_line(blocked, call, line):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert line in out
+
+
+def test_missing_llamacpp_runtimes_name_the_install_line():
+    code = (
+        "import sys; sys.modules['xllamacpp'] = sys.modules['llama_cpp'] = None\n"
+        "from llmkit import Engine, MissingExtraError\n"
+        "try:\n    Engine(backend='llamacpp').generate('hi', max_new_tokens=2)\n"
+        "except MissingExtraError as e:\n    print(e)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'llmkit[llamacpp]'" in out
+
+
+def test_declared_python_version_can_run_the_code():
+    """`requires-python` must not admit an interpreter the code cannot run on (tomllib is 3.11+)."""
+    import ast
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["requires-python"]
+    minor = int(re.fullmatch(r">=\s*3\.(\d+)", declared.strip()).group(1))
+    newer_modules = {"tomllib": 11}  # stdlib modules that appeared after 3.10, by the minor version that added them
+    for path in (root / "src").rglob("*.py"):
+        tree = ast.parse(path.read_text(), feature_version=(3, minor))  # syntax the declared version knows
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            for name in names:
+                assert newer_modules.get(name.split(".")[0], 0) <= minor, f"{path}: {name} needs 3.{newer_modules[name]}"

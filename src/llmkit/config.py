@@ -44,6 +44,9 @@ class Settings:
     # Many prompts at once (synthetic data): rows decoded together in-process, requests in flight to a server.
     batch_size: int = 32
     parallel_requests: int = 8
+    # Which library runs llama.cpp for the llamacpp backend: auto = xllamacpp (prebuilt wheel) when installed,
+    # else llama-cpp-python (compiled from source).
+    llamacpp_runtime: str = "auto"  # auto | xllamacpp | llama-cpp-python
     asr_engine: str = "faster-whisper"  # faster-whisper | openai (any /v1/audio/transcriptions server)
     asr_model: str = "tiny.en"  # tiny.en = the embedded Whisper; else a CTranslate2 model path or hub id
     # User catalog entries from the config file: name -> table. Not settable from the environment.

@@ -9,6 +9,7 @@ from llmkit.errors import MissingExtraError
 
 # module -> (PyPI package, llmkit extra)
 _EXTRAS = {
+    "xllamacpp": ("xllamacpp", "llamacpp"),
     "llama_cpp": ("llama-cpp-python", "llamacpp"),
     "bitsandbytes": ("bitsandbytes", "quant"),
     "faster_whisper": ("faster-whisper", "asr"),

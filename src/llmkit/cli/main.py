@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
+from llmkit.cli.textio import clean_text, read_stdin_text
 from llmkit.config import config_file_path, describe_settings, load_settings
-from llmkit.errors import LlmkitError
+from llmkit.errors import InvalidInputError, LlmkitError
 from llmkit.generation.types import (
     CancelToken,
     ChatMessage,
@@ -64,8 +65,19 @@ def _engine(model_opts: dict[str, Any]) -> Any:
 
 
 def _sampling(opts: dict[str, Any]) -> dict[str, Any]:
+    """The sampling flags, checked before any model loads (a bad value should not cost a load)."""
+    from llmkit.generation.types import SamplingParams
+
     keys = ("max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed")
-    return {**{k: opts[k] for k in keys}, "stop": tuple(opts["stop"])}
+    sampling = {**{k: opts[k] for k in keys}, "stop": tuple(clean_text(s, "--stop") for s in opts["stop"])}
+    SamplingParams(**sampling)  # raises ConfigError naming the bad value
+    return sampling
+
+
+def _require_prompt(prompt: str) -> str:
+    if not prompt.strip():
+        raise InvalidInputError("the prompt is empty; give some text (or '-' to read it from stdin)")
+    return prompt
 
 
 def _err(message: str) -> None:
@@ -83,10 +95,13 @@ def _load_with_status(engine: Any, model: str | None, backend: str | None) -> An
 
 def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) -> Finished:
     """Print deltas as they come. Ctrl-C cancels: generation stops before the next token and the stats
-    of what was produced still print. A second Ctrl-C interrupts for real."""
+    of what was produced still print. Before the first token (loading, prefill, a server that does not
+    answer) Ctrl-C interrupts at once, as does a second Ctrl-C."""
     finished = None
-    with _ctrl_c_cancels(cancel):
+    progress = {"started": False}
+    with _ctrl_c_cancels(cancel, progress):
         for event in events:
+            progress["started"] = True
             if isinstance(event, TextDelta) and echo:
                 click.echo(event.text, nl=False)
             elif isinstance(event, Finished):
@@ -98,9 +113,10 @@ def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) 
 
 
 @contextmanager
-def _ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
+def _ctrl_c_cancels(cancel: CancelToken, progress: dict[str, bool]) -> Iterator[None]:
     # A signal handler rather than catching KeyboardInterrupt: the exception could land inside the
-    # backend's generator and end it before it reports what it produced.
+    # backend's generator and end it before it reports what it produced. Until something was produced
+    # there is nothing to lose, and a blocking wait (a silent server) would otherwise ignore the cancel.
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -109,6 +125,8 @@ def _ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
     def on_interrupt(signum: int, frame: Any) -> None:
         cancel.cancel()
         signal.signal(signal.SIGINT, previous)
+        if not progress["started"]:
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
@@ -158,41 +176,47 @@ def models(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (text and stats) at the end.")
 def generate(prompt: str, as_json: bool, **opts: Any) -> None:
     """Stream a completion for PROMPT ('-' reads it from stdin)."""
-    if prompt == "-":
-        prompt = sys.stdin.read()
+    prompt = _require_prompt(read_stdin_text() if prompt == "-" else clean_text(prompt, "the prompt"))
+    system = clean_text(opts["system"], "--system") if opts["system"] else None
+    sampling = _sampling(opts)
     engine = _engine(opts)
     _load_with_status(engine, opts["model"], opts["backend"])
     cancel = CancelToken()
     events = engine.stream(
-        prompt, model=opts["model"], backend=opts["backend"], system=opts["system"], cancel=cancel,
-        **_sampling(opts),
-    )  # fmt: skip
+        prompt, model=opts["model"], backend=opts["backend"], system=system, cancel=cancel, **sampling
+    )
     done = _render(events, echo=not as_json, cancel=cancel)
     if as_json:
         result = GenerationResult(text=done.text, stats=done.stats)
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         _err(_stats_line(done))
+    if cancel.cancelled:
+        sys.exit(130)  # interrupted by the user, as a shell expects, after printing what was produced
 
 
 @cli.command()
 @_apply(_MODEL_OPTIONS + _SAMPLING_OPTIONS)
 def chat(**opts: Any) -> None:
     """Interactive multi-turn chat. /reset clears the history, /exit (or Ctrl-D) leaves."""
+    sampling = _sampling(opts)
+    system = clean_text(opts["system"], "--system") if opts["system"] else None
     engine = _engine(opts)
     backend = _load_with_status(engine, opts["model"], opts["backend"])
-    history: list[ChatMessage] = [ChatMessage("system", opts["system"])] if opts["system"] else []
+    history: list[ChatMessage] = [ChatMessage("system", system)] if system else []
+    # Bytes that are not UTF-8 must not end the session (and its history): keep them, then replace them.
+    sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     _err("chat ready: /reset clears the history, /exit leaves")
     while True:
         try:
-            line = input("you> ")
+            line = clean_text(input("you> "), "your message")
         except (EOFError, KeyboardInterrupt):
             click.echo()
             return
         if line.strip() in ("/exit", "/quit"):
             return
         if line.strip() == "/reset":
-            history = history[:1] if opts["system"] else []
+            history = history[:1] if system else []
             _err("(history cleared)")
             continue
         if not line.strip():
@@ -202,8 +226,13 @@ def chat(**opts: Any) -> None:
         click.echo("assistant> ", nl=False)
         cancel = CancelToken()
         events = engine.stream(list(history), model=opts["model"], backend=opts["backend"], cancel=cancel,
-                               **_sampling(opts))  # fmt: skip
-        done = _render(events, echo=True, cancel=cancel)
+                               **sampling)  # fmt: skip
+        try:
+            done = _render(events, echo=True, cancel=cancel)
+        except (KeyboardInterrupt, LlmkitError) as exc:  # the session and its history go on
+            history.pop()
+            _err(f"\n(interrupted before the answer began)" if isinstance(exc, KeyboardInterrupt) else f"\nerror: {exc}")
+            continue
         history.append(ChatMessage("assistant", done.text))
         _err(_stats_line(done))
 
@@ -226,85 +255,12 @@ def _trim_history(history: list[ChatMessage], backend: Any, reserve: int) -> Non
 
 @cli.command()
 @_apply(_MODEL_OPTIONS)
-def demo(**opts: Any) -> None:
-    """Run the main job on the embedded defaults: a streamed generation, then a tour."""
-    engine = _engine(opts)
-    _load_with_status(engine, opts["model"], opts["backend"])
-    question = "Give three short tips for writing a clear prompt for a language model."
-    click.echo(f"> {question}\n")
-    cancel = CancelToken()
-    events = engine.stream(question, model=opts["model"], backend=opts["backend"], cancel=cancel,
-                           max_new_tokens=160, repetition_penalty=1.1)  # fmt: skip
-    done = _render(events, echo=True, cancel=cancel)
-    _err(_stats_line(done))
-    _demo_token_counts(done.text)
-    _demo_minutes(opts["model"], opts["backend"])
-    _demo_synth(engine, opts["model"])
-    click.echo("\nWhere llmkit's capabilities live:")
-    for command, what in _TOUR:
-        click.echo(f"  {command:<28} {what}")
+@click.option("--quick", is_flag=True, help="Smaller inputs: a short answer, 45 s of the sample meeting, 2 products.")
+def demo(quick: bool, **opts: Any) -> None:
+    """Run the main job on the embedded defaults: generation, meeting minutes, synthetic data."""
+    from llmkit.cli.demo import run_demo
 
-
-def _demo_token_counts(text: str) -> None:
-    from llmkit import tokens
-
-    click.echo("\nThe same answer, counted by each offline tokenizer (llmkit tokens compare):")
-    for row in tokens.compare(text):
-        cost = f"  ${row.cost_usd:.6f} at ${row.price_per_m_tokens}/1M" if row.cost_usd is not None else ""
-        click.echo(f"  {row.tokenizer:<8} {row.tokens:>4} tokens  {row.chars_per_token:.2f} chars/token{cost}")
-
-
-def _demo_minutes(model: str | None, backend: str | None) -> None:
-    import tempfile
-    from pathlib import Path
-
-    from llmkit.cli.meetings import run_minutes
-    from llmkit.minutes import SAMPLE_MEETING, MinutesOptions, MinutesPipeline
-
-    click.echo(f"\nMeeting minutes from the sample recording ({SAMPLE_MEETING.name}, 3 min, four voices):")
-    out = Path(tempfile.mkdtemp(prefix="llmkit-demo-minutes-"))
-    failures = run_minutes(
-        MinutesPipeline(MinutesOptions(model=model, backend=backend)), [SAMPLE_MEETING], out, force=True, as_json=False
-    )
-    if failures:
-        _err(f"error: {failures[0][1]}")
-
-
-def _demo_synth(engine: Any, model: str | None) -> None:
-    import tempfile
-    from pathlib import Path
-
-    from llmkit.synth import resolve_spec, run
-    from llmkit.synth.report import build_report, load_tables, write_report
-
-    spec = resolve_spec("product_reviews", rows=3)  # 3 products, ~15 reviews written by the model
-    out = Path(tempfile.mkdtemp(prefix="llmkit-demo-synth-"))
-    total = sum(t.rows for t in spec.tables)
-    click.echo(f"\nSynthetic data: the product_reviews template, {total} rows (llmkit synth run):")
-    with click.progressbar(length=total, label="rows", file=click.get_text_stream("stderr")) as bar:
-        finished: dict[str, int] = {}
-        for progress in run(spec, out, "csv", model=model, engine=engine):
-            bar.update(progress.done - finished.get(progress.table, 0))
-            finished[progress.table] = progress.done
-    report = build_report(out, spec)
-    json_path, html_path = write_report(report, out / "report")
-    for row in load_tables(out / "reviews.csv")["reviews"][:3]:
-        review = " ".join(row["review"].split())
-        click.echo(f"  {row['rating']}/5 {row['product_name']}: {review}")
-    for llm in report.get("run", {}).get("llm", []):
-        click.echo(
-            f"  {llm['column']}: {llm['valid_rate']:.0%} valid replies, {llm['retries']} retries ({llm['backend']})"
-        )
-    click.echo(f"  files and quality report: {out} ({html_path.name})")
-
-
-_TOUR = [
-    ("llmkit models", "model catalog: families, context, license, availability here"),
-    ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
-    ("llmkit tokens ...", "tokenizer lab: encode, decode, compare, special tokens, chat templates"),
-    ("llmkit transcribe / minutes", "transcripts and grounded meeting minutes from audio, batch, md/json/html"),
-    ("llmkit synth ...", "synthetic data: specs, templates, LLM columns, relations, quality report, resume"),
-]
+    run_demo(_engine(opts), opts["model"], opts["backend"], quick)
 
 
 def _register_subcommands() -> None:
@@ -333,7 +289,8 @@ def show_config() -> None:
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _err("interrupted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

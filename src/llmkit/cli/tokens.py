@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from llmkit import tokens as lab
+from llmkit.cli.textio import clean_text, colour_wanted, read_stdin_text
 from llmkit.errors import InvalidInputError
 
 _TOKENIZER = click.option(
@@ -31,7 +32,7 @@ def _text(text: str | None, file: str | None) -> str:
             raise InvalidInputError(f"{file}: cannot read text: {exc}") from exc
     if text is None:
         raise click.UsageError("give TEXT, '-' for stdin, or --file")
-    return sys.stdin.read() if text == "-" else text
+    return read_stdin_text() if text == "-" else clean_text(text, "TEXT")
 
 
 def _print_json(data: object) -> None:
@@ -70,11 +71,12 @@ def encode_command(text: str | None, file: str | None, tokenizer: str, as_json: 
     if as_json:
         _print_json(encoding.to_dict())
         return
-    view = []
+    view, colour = [], colour_wanted()
     for index, token in enumerate(encoding.tokens):
-        shown = token.piece if token.special else encoding.text[token.start : token.end].translate(_VISIBLE)
-        view.append(click.style(shown or token.piece, bg=_COLOURS[index % len(_COLOURS)], fg="white"))
-    click.echo("".join(view))
+        shown = (token.piece if token.special else encoding.text[token.start : token.end].translate(_VISIBLE)) or token.piece
+        # Without colour, brackets show where one token ends and the next begins.
+        view.append(click.style(shown, bg=_COLOURS[index % len(_COLOURS)], fg="white") if colour else f"[{shown}]")
+    click.echo("".join(view), color=colour or None)
     click.echo(f"{len(encoding.tokens)} tokens ({encoding.tokenizer})")
     click.echo(f"ids: {encoding.ids}")
     for token in encoding.tokens:
@@ -89,7 +91,7 @@ def encode_command(text: str | None, file: str | None, tokenizer: str, as_json: 
 @click.option("--skip-special", is_flag=True, help="Leave special tokens out of the text.")
 def decode_command(ids: str, tokenizer: str, skip_special: bool) -> None:
     """Text for IDS ("1 2 3", "1,2,3" or a JSON list; '-' reads stdin)."""
-    click.echo(lab.decode(lab.parse_ids(sys.stdin.read() if ids == "-" else ids), tokenizer, skip_special=skip_special))
+    click.echo(lab.decode(lab.parse_ids(read_stdin_text() if ids == "-" else ids), tokenizer, skip_special=skip_special))
 
 
 @tokens_group.command("roundtrip")
@@ -138,7 +140,10 @@ def compare_command(
     as_json: bool,
 ) -> None:
     """Token count, characters/bytes/words per token and cost, per tokenizer."""
-    rows = lab.compare(_text(text, file), tokenizers, _prices(price))
+    if file and text is None and not show_ids:  # a file of any size: read in chunks, memory bounded
+        rows = lab.compare_file(Path(file), tokenizers, _prices(price))
+    else:
+        rows = lab.compare(_text(text, file), tokenizers, _prices(price))
     if as_json:
         _print_json([row.to_dict() for row in rows])
         return

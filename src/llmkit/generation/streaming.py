@@ -115,12 +115,16 @@ class TokenStreamer:
         return self._stop.hit
 
     def push(self, token_id: int) -> str:
+        return self.push_text(self._detok.push(token_id))
+
+    def push_text(self, piece: str) -> str:
+        """One token whose text is already decoded (llama.cpp's server streams text, not ids)."""
         now = time.perf_counter()
         if self._first_at is None:
             self._first_at = now
         self._last_at = now
         self.completion_tokens += 1
-        text = self._stop.feed(self._detok.push(token_id))
+        text = self._stop.feed(piece)
         self._parts.append(text)
         return text
 

@@ -3,6 +3,7 @@
 from llmkit.tokens.engines import TokenizerEngine
 from llmkit.tokens.service import (
     compare,
+    compare_file,
     count,
     decode,
     encode,
@@ -29,6 +30,7 @@ __all__ = [
     "TokenizerEngine",
     "TokenizerSource",
     "compare",
+    "compare_file",
     "count",
     "decode",
     "encode",

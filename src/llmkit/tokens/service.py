@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from llmkit.errors import InvalidInputError
 from llmkit.tokens.sources import ResolvedTokenizer, available_names, builtin_tokenizers, resolve_tokenizer
@@ -31,9 +34,14 @@ def encode_batch(texts: Sequence[str], tokenizer: str, *, special: bool = False)
 def decode(ids: Sequence[int], tokenizer: str, *, skip_special: bool = False) -> str:
     engine = resolve_tokenizer(tokenizer).engine
     unknown = [token_id for token_id in ids if not engine.knows(token_id)]
+    outside = [token_id for token_id in unknown if not 0 <= token_id < engine.vocab_size]
+    if outside:
+        raise InvalidInputError(
+            f"ids out of range for {tokenizer} (valid: 0..{engine.vocab_size - 1}): {', '.join(map(str, outside[:10]))}"
+        )
     if unknown:
         raise InvalidInputError(
-            f"ids out of range for {tokenizer} (valid: 0..{engine.vocab_size - 1}): {', '.join(map(str, unknown[:10]))}"
+            f"ids not assigned to any token in {tokenizer} (its id range has gaps): {', '.join(map(str, unknown[:10]))}"
         )
     return engine.decode(ids, skip_special=skip_special)
 
@@ -95,27 +103,113 @@ def special_tokens(tokenizer: str) -> SpecialTokens:
 def count(text: str, tokenizer: str, *, price_per_m_tokens: float | None = None) -> TokenCount:
     resolved = resolve_tokenizer(tokenizer)
     ids = resolved.engine.encode(text, add_special=False, parse_special=False)
+    return _token_count(resolved, _TextSize.of(text), len(ids), price_per_m_tokens, ids)
+
+
+@dataclass
+class _TextSize:
+    chars: int = 0
+    bytes: int = 0
+    words: int = 0
+
+    @classmethod
+    def of(cls, text: str) -> _TextSize:
+        return cls(len(text), len(text.encode("utf-8")), len(text.split()))
+
+    def add(self, other: _TextSize) -> None:
+        self.chars, self.bytes, self.words = self.chars + other.chars, self.bytes + other.bytes, self.words + other.words
+
+
+def _token_count(
+    resolved: ResolvedTokenizer, size: _TextSize, tokens: int, price_per_m_tokens: float | None, ids: list[int]
+) -> TokenCount:
     price = resolved.price_per_m_tokens if price_per_m_tokens is None else price_per_m_tokens
     source = resolved.price_source if price_per_m_tokens is None else "given"
-    n = max(len(ids), 1)
+    n = max(tokens, 1)
     return TokenCount(
         tokenizer=resolved.name,
-        tokens=len(ids),
-        chars_per_token=round(len(text) / n, 3),
-        bytes_per_token=round(len(text.encode("utf-8")) / n, 3),
-        words_per_token=round(len(text.split()) / n, 3),
+        tokens=tokens,
+        chars_per_token=round(size.chars / n, 3),
+        bytes_per_token=round(size.bytes / n, 3),
+        words_per_token=round(size.words / n, 3),
         price_per_m_tokens=price,
         price_source=source if price else "",
-        cost_usd=round(len(ids) * price / 1e6, 8) if price else None,
+        cost_usd=round(tokens * price / 1e6, 8) if price else None,
         ids=ids,
     )
 
 
 def compare(text: str, tokenizers: Sequence[str] = (), prices: dict[str, float] | None = None) -> list[TokenCount]:
     """Token counts side by side; by default every built-in tokenizer installed here."""
+    names, prices = _compared_names(tokenizers, prices)
+    return [count(text, name, price_per_m_tokens=prices.get(name)) for name in names]
+
+
+def compare_file(
+    path: Path, tokenizers: Sequence[str] = (), prices: dict[str, float] | None = None, *, chunk_chars: int = 1 << 20
+) -> list[TokenCount]:
+    """`compare` over a text file of any size, read in chunks cut at line starts: memory stays bounded.
+    Ids are not kept (a 100 MB file has tens of millions). Counts can differ from encoding the file as one
+    string only where a chunk boundary falls, one token or so per boundary."""
+    names, prices = _compared_names(tokenizers, prices)
+    resolved = [resolve_tokenizer(name) for name in names]
+    totals, size = [0] * len(resolved), _TextSize()
+    for chunk in _line_chunks(path, chunk_chars):
+        size.add(_TextSize.of(chunk))
+        for index, tokenizer in enumerate(resolved):
+            totals[index] += len(tokenizer.engine.encode(chunk, add_special=False, parse_special=False))
+    return [
+        _token_count(tokenizer, size, total, prices.get(name), [])
+        for name, tokenizer, total in zip(names, resolved, totals, strict=True)
+    ]
+
+
+def _line_chunks(path: Path, chunk_chars: int) -> Iterator[str]:
+    """The file's text in pieces of about `chunk_chars`, each ending just before a line that starts with
+    a non-space character (so no word, and no run of whitespace, is split)."""
+    held = ""
+    try:
+        with path.open(encoding="utf-8") as file:
+            while block := file.read(chunk_chars):
+                held += block
+                cut = _last_line_start(held) or (_last_word_start(held) if len(held) > 4 * chunk_chars else 0)
+                if cut > 0:
+                    yield held[:cut]
+                    held = held[cut:]
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read text: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start} of a block)") from exc
+    if held:
+        yield held
+
+
+def _last_line_start(text: str) -> int:
+    index = len(text) - 1
+    while (index := text.rfind("\n", 0, index)) >= 0:
+        if index + 1 < len(text) and not text[index + 1].isspace():
+            return index + 1
+    return 0
+
+
+def _last_word_start(text: str) -> int:
+    """For text without line breaks: just after the last space before a word (else the whole text)."""
+    index = len(text) - 1
+    while (index := text.rfind(" ", 0, index)) >= 0:
+        if not text[index + 1].isspace():
+            return index + 1
+    return len(text)
+
+
+def _compared_names(tokenizers: Sequence[str], prices: dict[str, float] | None) -> tuple[list[str], dict[str, float]]:
     names = list(tokenizers) or [name for name in DEFAULT_COMPARE if name in available_names()]
     prices = prices or {}
-    return [count(text, name, price_per_m_tokens=prices.get(name)) for name in names]
+    for name, price in prices.items():
+        if name not in names:
+            raise InvalidInputError(f"a price was given for {name!r}, which is not compared; compared: {', '.join(names)}")
+        if not math.isfinite(price) or price < 0:
+            raise InvalidInputError(f"the price for {name} must be a number >= 0 (USD per million tokens), got {price}")
+    return names, prices
 
 
 def render_chat(

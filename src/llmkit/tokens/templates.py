@@ -93,6 +93,11 @@ _register(
 )
 
 
+# Roles the chat templates in use understand; another name would be rendered silently as if it were one of them
+# (or dropped), so it is refused instead.
+KNOWN_ROLES = frozenset({"system", "user", "assistant", "tool", "ipython", "developer"})
+
+
 def read_messages(path: Path) -> list[dict[str, str]]:
     """A JSON list of {"role", "content"} objects (or {"messages": [...]}), checked field by field."""
     try:
@@ -116,6 +121,11 @@ def check_messages(data: Any, where: str = "messages") -> list[dict[str, str]]:
         for key in ("role", "content"):
             if not isinstance(message.get(key), str):
                 raise InvalidInputError(f"{where}: messages[{index}].{key} is missing or not a string")
+        if message["role"] not in KNOWN_ROLES:
+            raise InvalidInputError(
+                f"{where}: messages[{index}].role is {message['role']!r}; chat templates know "
+                f"{', '.join(sorted(KNOWN_ROLES))}"
+            )
         messages.append({"role": message["role"], "content": message["content"]})
     return messages
 
