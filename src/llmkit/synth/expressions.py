@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -39,6 +40,67 @@ def sentiment(text: Any) -> float:
     return (positive - negative) / (positive + negative) if positive + negative else 0.0
 
 
+# Bounds on what one expression may build: a row's cell is data, not a way to fill memory or spin the CPU
+# (`'x' * 10**11`, `9**9**9**9`). Generous for real data: a 3,000-digit number, a 1 MB string.
+MAX_INT_BITS = 10_000
+MAX_LENGTH = 1_000_000
+MAX_ROUND_DIGITS = 1_000
+
+
+class ExpressionError(ValueError):
+    pass
+
+
+def _too_big(what: str) -> ExpressionError:
+    limits = f"numbers up to {MAX_INT_BITS:,} bits, text and lists up to {MAX_LENGTH:,} items"
+    return ExpressionError(f"{what} is too big (expressions build {limits})")
+
+
+def _repeat_length(sequence: Any, times: Any) -> int:
+    return len(sequence) * max(times, 0)
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    if type(a) is float or type(b) is float:  # the common case, nothing to bound
+        return a * b
+    if isinstance(a, int) and isinstance(b, int):
+        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            raise _too_big(f"a product of {a.bit_length() + b.bit_length():,} bits")
+    elif isinstance(a, (str, list, tuple)) and isinstance(b, int) and _repeat_length(a, b) > MAX_LENGTH:
+        raise _too_big(f"a repetition of {_repeat_length(a, b):,} items")
+    elif isinstance(b, (str, list, tuple)) and isinstance(a, int) and _repeat_length(b, a) > MAX_LENGTH:
+        raise _too_big(f"a repetition of {_repeat_length(b, a):,} items")
+    return a * b
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        bits = exponent * math.log2(abs(base))  # checked before computing: 9**387420489 would run for hours
+        if bits > MAX_INT_BITS:
+            raise _too_big(f"{base} ** {exponent} ({bits:,.0f} bits)")
+    return base**exponent
+
+
+_FORMAT_NUMBERS = re.compile(r"%[^%a-zA-Z]*")
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    if isinstance(a, str):  # printf-style text: a width or precision could ask for a gigabyte of padding
+        for spec in _FORMAT_NUMBERS.findall(a):
+            if "*" in spec or any(int(n) > MAX_LENGTH for n in re.findall(r"\d+", spec)):
+                raise _too_big(f"the text format {spec!r}")
+    return a % b
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if ndigits is not None and abs(int(ndigits)) > MAX_ROUND_DIGITS:  # round(5, -10**9) computes 10**10**9
+        raise ExpressionError(f"round() to {ndigits} digits; at most {MAX_ROUND_DIGITS} either way")
+    return round(number, ndigits)
+
+
+_GUARDED = {ast.Mult: "__multiply", ast.Pow: "__power", ast.Mod: "__modulo"}
+_GUARDS = {"__multiply": _multiply, "__power": _power, "__modulo": _modulo}
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda s: str(s).lower(),
     "upper": lambda s: str(s).upper(),
@@ -46,7 +108,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "str": str,
     "int": int,
     "float": float,
-    "round": round,
+    "round": _round,
     "abs": abs,
     "min": min,
     "max": max,
@@ -97,10 +159,6 @@ _ALLOWED = (
 )
 
 
-class ExpressionError(ValueError):
-    pass
-
-
 class Expression:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -119,7 +177,8 @@ class Expression:
         body = _ColumnsFromRow(set(self.names)).visit(tree).body
         function = ast.Expression(ast.Lambda(_one_arg("__row"), body))
         ast.fix_missing_locations(function)
-        self._function = eval(compile(function, "<expression>", "eval"), {"__builtins__": {}, **FUNCTIONS})  # noqa: S307
+        scope = {"__builtins__": {}, **FUNCTIONS, **_GUARDS}
+        self._function = eval(compile(function, "<expression>", "eval"), scope)  # noqa: S307
 
     def __repr__(self) -> str:  # stable across processes: resumable runs fingerprint the spec by its repr
         return f"Expression({self.source!r})"
@@ -136,6 +195,14 @@ class _ColumnsFromRow(ast.NodeTransformer):
         if node.id not in self.columns:
             return node
         return ast.copy_location(ast.Subscript(ast.Name("__row", ast.Load()), ast.Constant(node.id), ast.Load()), node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        """`a * b`, `a ** b` and `a % b` become calls to their bounded forms (see MAX_INT_BITS)."""
+        self.generic_visit(node)
+        guard = _GUARDED.get(type(node.op))
+        if guard is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
 
 
 def _one_arg(name: str) -> ast.arguments:

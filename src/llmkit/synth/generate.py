@@ -43,6 +43,27 @@ class GenerationFailed(LlmkitError):
     """The run could not deliver the rows asked for; says why and how many were kept."""
 
 
+class ExpressionFailed(GenerationFailed):
+    """An expression column or a check rule raised on a row (`a / 0`, `int('abc')`, a result too big)."""
+
+    def __init__(
+        self, where: str, slot: int, source: str, row: dict[str, Any], names: list[str], error: Exception, written: int
+    ) -> None:
+        self.where, self.row = where, slot + 1
+        inputs = ", ".join(f"{name}={_short(row.get(name))}" for name in names if name in row)
+        super().__init__(
+            f"{where}, row {slot + 1}: {source!r} failed: {type(error).__name__}: {_short(error, 200)}"
+            + (f" (with {inputs})" if inputs else "")
+            + f"; fix the spec and run again ({written} rows of this table were written before it)"
+        )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, BaseException) else repr(value)
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass
 class TableBatch:
     table: str
@@ -174,9 +195,65 @@ def _faker(locale: str) -> Any:
     from faker import Faker
 
     try:
-        return Faker(locale)  # building one loads every provider (~0.1 s): once per locale
+        fake = Faker(locale)  # building one loads every provider (~0.1 s): once per locale
     except AttributeError as exc:  # how Faker says it has no such locale
         raise SpecError("locale", f"Faker has no locale {locale!r} (e.g. en_US, de_DE, ja_JP)") from exc
+    for generator in fake.factories:
+        for provider in generator.providers:
+            _fix_order(provider)
+    return fake
+
+
+# Faker draws an element by its index, so a provider's data must be in the same order in every process.
+# Data kept in a set, or in a list made from one (it_IT's cities: `list({city for ...})`), is in string-hash
+# order, which PYTHONHASHSEED changes per process: the same seed gave other cities. Such data is sorted on
+# our own Faker instances (never on Faker's classes), and a set handed to `random_elements` at call time too.
+_MIN_ORDER_CHECK = 16  # shorter authored lists agree with a set's order by chance too often
+
+
+def _fix_order(provider: Any) -> None:
+    for name in dir(provider):
+        if name.startswith("__"):
+            continue
+        value = getattr(provider, name, None)
+        fixed = _in_fixed_order(value)
+        if fixed is None and isinstance(value, dict):
+            items = {key: _in_fixed_order(item) for key, item in value.items()}
+            if any(item is not None for item in items.values()):
+                fixed = {key: value[key] if item is None else item for key, item in items.items()}
+        if fixed is not None:
+            setattr(provider, name, fixed)
+    draw = provider.random_elements
+
+    def random_elements(elements=("a", "b", "c"), *args: Any, **kwargs: Any) -> Any:
+        if isinstance(elements, (set, frozenset)):
+            elements = tuple(sorted(elements, key=_order_key))
+        return draw(elements, *args, **kwargs)
+
+    provider.random_elements = random_elements
+
+
+def _order_key(value: Any) -> tuple[str, str]:
+    return type(value).__name__, repr(value)  # any mix of types, the same in every process
+
+
+def _in_fixed_order(value: Any) -> Any:
+    """`value` sorted when its order comes from string hashes; None when it is fine as it is."""
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(value, key=_order_key))
+    if isinstance(value, (list, tuple)) and _hash_ordered(value):
+        return type(value)(sorted(value, key=_order_key))
+    return None
+
+
+def _hash_ordered(values: list | tuple) -> bool:
+    """Made by iterating a set: its items come in the order a set of them has. Authored data agrees with
+    that order about half the time, pair by pair; a set's iteration (collisions aside) almost always."""
+    if len(values) < _MIN_ORDER_CHECK or not all(type(v) is str for v in values):  # int hashes are fixed
+        return False
+    rank = {value: i for i, value in enumerate(set(values))}
+    agree = sum(rank[a] < rank[b] for a, b in zip(values, values[1:]))
+    return agree >= 0.9 * (len(values) - 1)
 
 
 def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int, args: dict[str, Any]) -> list[Any]:
@@ -407,8 +484,15 @@ class TableGenerator:
             if column.name in self.samplers:
                 continue
             if column.kind == "expression":
+                expression = column.expression
                 for i in alive:
-                    rows[i][column.name] = column.expression(rows[i])
+                    try:
+                        rows[i][column.name] = expression(rows[i])
+                    except Exception as exc:  # noqa: BLE001 - the user's expression: any error is theirs to see
+                        where, slot = f"{self.table.name}.{column.name}", slots[i]
+                        raise ExpressionFailed(
+                            where, slot, expression.source, rows[i], expression.names, exc, self._written(slot)
+                        ) from exc
             else:
                 filled = self.llm[column.name].fill([rows[i] for i in alive], [slots[i] for i in alive])
                 alive = [i for i, ok in zip(alive, filled, strict=True) if ok]
@@ -434,10 +518,13 @@ class TableGenerator:
                 seen[column].update(values)
         tests = rule_predicates(rules, seen)
 
-        def passes(row: dict[str, Any]) -> bool:
-            for test in tests:
-                if not test(row):
-                    return False
+        def passes(row: dict[str, Any], slot: int) -> bool:
+            for index, test in enumerate(tests):
+                try:
+                    if not test(row):
+                        return False
+                except Exception as exc:  # noqa: BLE001 - a check expression (or a range over text) raised
+                    raise self._rule_failed(rules[index], row, slot, exc) from exc
             return True
 
         first = self.start.batches
@@ -452,7 +539,7 @@ class TableGenerator:
                 if not missing:
                     break
                 for slot, row in zip(missing, self._candidates(missing), strict=True):
-                    if row is not None and passes(row) and self._fresh(row):
+                    if row is not None and passes(row, slot) and self._fresh(row):
                         for column, values in seen.items():
                             values.add(value_key(row[column]))
                         kept[slot] = row
@@ -463,6 +550,16 @@ class TableGenerator:
                 )
             # Rows keep hidden columns; writers take the output columns by name.
             yield TableBatch(self.table.name, [kept[slot] for slot in want], want[-1] + 1, self.table.rows, index)
+
+    def _rule_failed(self, rule: Rule, row: dict[str, Any], slot: int, error: Exception) -> ExpressionFailed:
+        where, written = f"{self.table.name} rule {rule.kind}", self._written(slot)
+        if rule.expression is not None:
+            return ExpressionFailed(where, slot, rule.expression.source, row, rule.expression.names, error, written)
+        return ExpressionFailed(where, slot, f"{rule.column} {rule.params}", row, [rule.column], error, written)
+
+    def _written(self, slot: int) -> int:
+        """Rows of this table on disk when the batch holding `slot` fails: the batches before it."""
+        return slot - slot % self.batch_rows
 
     def _unique_by_construction(self, name: str) -> bool:
         column = self.table.column(name)
