@@ -47,29 +47,36 @@ def schema_command() -> None:
 @click.argument("spec")
 @click.option("--rows", type=int, default=None, help="Rows of the first table (the others scale with it).")
 @click.option("--seed", type=int, default=None, help="Same spec + seed = byte-identical files.")
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(FORMATS))
+@click.option("--out", "-o", required=True, type=click.Path(),
+              help="Output folder, or one file of a one-table spec (.csv .jsonl .parquet .sqlite .db).")  # fmt: skip
+@click.option("--format", "fmt", default=None, type=click.Choice(FORMATS),
+              help="[default: the --out file's suffix, else csv]")  # fmt: skip
 @click.option("--model", default=None, help="Model for LLM columns that name none.")
 @click.option("--report", "report_path", default=None, type=click.Path(), help="Also write PATH.json and PATH.html.")
-@click.option("--fresh", is_flag=True, help="Start over even if an unfinished run of this spec is in --out.")
+@click.option("--fresh", is_flag=True, help="Start over, replacing an earlier run's files in --out.")
 def run_command(
-    spec: str, rows: int | None, seed: int | None, out: str, fmt: str, model: str | None, report_path: str | None,
-    fresh: bool,
+    spec: str, rows: int | None, seed: int | None, out: str, fmt: str | None, model: str | None,
+    report_path: str | None, fresh: bool,
 ) -> None:  # fmt: skip
     """Generate SPEC (a YAML file or a template name) into --out, with a progress bar.
 
     An interrupted run started again with the same arguments resumes after its last finished batch.
     """
     from llmkit.synth import resolve_spec, run
-    from llmkit.synth.service import STATE_FILE
+    from llmkit.synth.service import resume_point, space_needed
 
     dataset = resolve_spec(spec, rows, seed)
     total = sum(table.rows for table in dataset.tables)
-    if not fresh and (Path(out) / STATE_FILE).is_file():
-        click.echo(f"{out}: resuming an unfinished run if it matches (--fresh starts over)", err=True)
+    estimate = space_needed(dataset, Path(out), fmt, model, resume=not fresh)  # refuses a run that cannot fit
+    if estimate is not None:
+        click.echo(f"warning: {estimate.warning}" if estimate.warning else f"about {estimate.size} to write", err=True)
+    batches = 0 if fresh else resume_point(dataset, Path(out), fmt, model)
+    if batches:
+        click.echo(f"{out}: resuming an unfinished run after {batches} finished batch(es) (--fresh starts over)",
+                   err=True)  # fmt: skip
     with click.progressbar(length=total, label="rows", file=click.get_text_stream("stderr")) as bar:
         finished: dict[str, int] = {}
-        for progress in run(dataset, Path(out), fmt, model=model, resume=not fresh):
+        for progress in run(dataset, Path(out), fmt, model=model, resume=not fresh, check_space=False):
             bar.update(progress.done - finished.get(progress.table, 0))
             finished[progress.table] = progress.done
     click.echo(f"{total} rows in {len(dataset.tables)} table(s) -> {out}", err=True)

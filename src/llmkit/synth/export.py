@@ -57,6 +57,10 @@ class CsvWriter:
     def _path(self, table: str) -> Path:
         return self.folder / f"{table}{self.suffix}"
 
+    def location(self, table: str) -> Path:
+        """Where `table` is written (named when writing fails)."""
+        return self._path(table)
+
     def _open(self, table: str) -> Any:
         if table not in self._files:
             fresh = table not in self._sizes
@@ -138,6 +142,9 @@ class ParquetWriter:
     def checkpoint(self) -> dict[str, Any]:
         return dict(self._parts)
 
+    def location(self, table: str) -> Path:
+        return self.folder / table / f"part-{self._parts.get(table, 0):05d}.parquet"
+
     def read_back(self, table: str) -> Iterator[dict[str, Any]]:
         for part in sorted((self.folder / table).glob("part-*.parquet")):
             yield from self.pa.parquet.read_table(part).to_pylist()
@@ -168,8 +175,8 @@ class HfDatasetWriter(ParquetWriter):
 
 class SqliteWriter:
     def __init__(self, folder: Path, spec: DatasetSpec, checkpoint: dict[str, Any] | None = None) -> None:
-        self.spec = spec
-        self.db = sqlite3.connect(folder / f"{spec.name}.sqlite")
+        self.spec, self.path = spec, folder / f"{spec.name}.sqlite"
+        self.db = sqlite3.connect(self.path)
         self.db.execute("PRAGMA foreign_keys = ON")
         self._rows: dict[str, int] = dict(checkpoint or {})
         if checkpoint is not None:  # batches commit whole: only rows past the checkpoint can be extra
@@ -214,6 +221,9 @@ class SqliteWriter:
 
     def checkpoint(self) -> dict[str, Any]:
         return dict(self._rows)
+
+    def location(self, table: str) -> Path:
+        return self.path
 
     def read_back(self, table: str) -> Iterator[dict[str, Any]]:
         cursor = self.db.execute(f'SELECT * FROM "{table}" ORDER BY rowid')

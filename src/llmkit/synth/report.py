@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import html
 import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,38 +41,52 @@ class Column:
 
 
 def load_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Rows per table from a run's folder (CSV, JSONL, Parquet parts, SQLite) or one CSV/JSONL file."""
+    """Rows per table from a run's folder (CSV, JSONL, Parquet parts, SQLite) or one CSV, JSONL, Parquet or
+    SQLite file. A file that cannot be read as its suffix says fails naming the file."""
     path = Path(path)
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file or folder")
     files = [path] if path.is_file() else sorted(path.iterdir())
     tables: dict[str, list[dict[str, Any]]] = {}
     for file in files:
-        if file.suffix == ".csv":
-            with file.open(newline="", encoding="utf-8") as handle:
-                tables[file.stem] = list(csv.DictReader(handle))
-        elif file.suffix == ".jsonl":
-            with file.open(encoding="utf-8") as handle:
-                tables[file.stem] = [json.loads(line) for line in handle if line.strip()]
-        elif file.suffix == ".sqlite":
-            import sqlite3
-
-            db = sqlite3.connect(file)
-            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-                cursor = db.execute(f'SELECT * FROM "{name}"')
-                names = [d[0] for d in cursor.description]
-                tables[name] = [dict(zip(names, row, strict=True)) for row in cursor]
-        elif file.is_dir() and any(file.glob("part-*.parquet")):
-            import pyarrow.parquet as pq
-
-            tables[file.name] = [
-                r for part in sorted(file.glob("part-*.parquet")) for r in pq.read_table(part).to_pylist()
-            ]
-        elif file.is_dir() and file.name == "parquet":
-            tables.update(load_tables(file))
+        try:
+            tables.update(_load_one(file))
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error, sqlite3.DatabaseError) as exc:
+            raise InvalidInputError(f"{file}: cannot read it as {file.suffix.lstrip('.') or 'data'}: {exc}") from exc
     if not tables:
         raise InvalidInputError(f"{path}: no CSV, JSONL, Parquet or SQLite tables found")
     return tables
+
+
+def _load_one(file: Path) -> dict[str, list[dict[str, Any]]]:
+    if file.suffix == ".csv":
+        with file.open(newline="", encoding="utf-8") as handle:
+            return {file.stem: list(csv.DictReader(handle))}
+    if file.suffix == ".jsonl":
+        with file.open(encoding="utf-8") as handle:
+            return {file.stem: [json.loads(line) for line in handle if line.strip()]}
+    if file.suffix in (".sqlite", ".db") and file.is_file():
+        db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {}
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                cursor = db.execute(f'SELECT * FROM "{name}"')
+                names = [d[0] for d in cursor.description]
+                tables[name] = [dict(zip(names, row, strict=True)) for row in cursor]
+            return tables
+        finally:
+            db.close()
+    if file.suffix == ".parquet" and file.is_file():
+        import pyarrow.parquet as pq
+
+        return {file.stem: pq.read_table(file).to_pylist()}
+    if file.is_dir() and any(file.glob("part-*.parquet")):
+        import pyarrow.parquet as pq
+
+        return {file.name: [r for part in sorted(file.glob("part-*.parquet")) for r in pq.read_table(part).to_pylist()]}
+    if file.is_dir() and file.name == "parquet":
+        return load_tables(file)
+    return {}
 
 
 def _typed(raw: Any) -> Any:
@@ -316,6 +331,8 @@ def build_report(
     data: Path, spec: DatasetSpec | None = None, reference: Path | None = None, near_duplicate: float = 0.8
 ) -> dict[str, Any]:
     raw_tables = load_tables(data)
+    if spec is not None and Path(data).is_file() and len(raw_tables) == len(spec.tables) == 1:
+        raw_tables = {spec.tables[0].name: next(iter(raw_tables.values()))}  # `-o people.csv` holds that table
     tables = {name: columns_of(rows) for name, rows in raw_tables.items()}
     typed_rows = {
         name: [dict(zip([c.name for c in cols], values, strict=True)) for values in zip(*[c.values for c in cols], strict=True)]
@@ -372,8 +389,11 @@ def _integrity(spec_table: Any, rows: list[dict[str, Any]], typed: dict[str, lis
 def _against_reference(reference: Path, tables: dict[str, list[Column]]) -> dict[str, Any]:
     if not reference.is_file():
         raise InvalidInputError(f"{reference}: reference CSV not found")
-    with reference.open(newline="", encoding="utf-8") as handle:
-        real = columns_of(list(csv.DictReader(handle)))
+    try:
+        with reference.open(newline="", encoding="utf-8") as handle:
+            real = columns_of(list(csv.DictReader(handle)))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInputError(f"{reference}: cannot read the reference as a UTF-8 CSV file: {exc}") from exc
     names = {c.name for c in real}
     # The table the reference describes: same name as the file, else the one sharing most columns.
     table = (
@@ -381,7 +401,20 @@ def _against_reference(reference: Path, tables: dict[str, list[Column]]) -> dict
         if reference.stem in tables
         else max(tables, key=lambda t: len(names & {c.name for c in tables[t]}))
     )
-    return {"file": str(reference), "table": table, **similarity(tables[table], real)}
+    shared = sorted(names & {c.name for c in tables[table]})
+    if not shared:
+        found = ", ".join(sorted(names)[:8]) or "none (an empty file)"
+        raise InvalidInputError(
+            f"{reference}: the reference shares no column with the generated data (its columns: {found}; "
+            f"{table}'s: {', '.join(c.name for c in tables[table][:8])}); compare a CSV of the same table"
+        )
+    scores = similarity(tables[table], real)
+    if scores["overall"] is None:
+        raise InvalidInputError(
+            f"{reference}: the columns it shares with {table} ({', '.join(shared)}) are keys or free text, "
+            "which the similarity scores do not compare"
+        )
+    return {"file": str(reference), "table": table, **scores}
 
 
 # ---- HTML -------------------------------------------------------------------------------------------
@@ -485,9 +518,14 @@ def render_html(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """`out` without suffix: writes out.json and out.html."""
+    from llmkit.synth.output import OutputError
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out.with_suffix(".json"), out.with_suffix(".html")
-    json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    html_path.write_text(render_html(report), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+        html_path.write_text(render_html(report), encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{exc.filename or out}: cannot write the report: {exc.strerror or exc}") from exc
     return json_path, html_path
