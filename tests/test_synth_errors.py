@@ -124,7 +124,7 @@ def test_rows_below_one_are_refused(tmp_path, template, rows):
 
 def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_generating(tmp_path):
     result = run_cli("synth", "run", "orders", "--rows", str(10**13), "-o", str(tmp_path / "out"), timeout=120)
-    _failed_cleanly(result, "not enough disk space", "lower --rows")
+    _failed_cleanly(result, f"{tmp_path / 'out'}: not enough disk space", "as csv", "lower --rows")
     assert not (tmp_path / "out").exists()
 
 
@@ -144,8 +144,8 @@ def test_the_size_estimate_is_close_to_what_a_run_writes(tmp_path):
 def test_a_warning_names_the_estimate_when_a_run_takes_much_of_the_free_space():
     from llmkit.synth.output import SpaceEstimate
 
-    assert SpaceEstimate(10, 1000, Path("/x"), 5).warning is None
-    warning = SpaceEstimate(900_000_000, 1_000_000_000, Path("/data"), 5_000_000).warning
+    assert SpaceEstimate(10, 1000, Path("/x"), 5, Path("/x/out"), "csv").warning is None
+    warning = SpaceEstimate(900_000_000, 1_000_000_000, Path("/data"), 5_000_000, Path("/data/out"), "csv").warning
     assert warning == "5,000,000 rows will take about 900.0 MB; /data has 1.0 GB free"
 
 
