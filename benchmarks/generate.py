@@ -115,7 +115,7 @@ def run_hf_generate(rounds: int, new_tokens: int, dtype_name: str) -> dict:
     import torch
 
     from llmkit import Engine, Prompt
-    from llmkit.generation.backends.transformers import render_prompt_ids
+    from llmkit.generation.backends.transformers import encode_prompt
 
     import_s = _import_libraries()
     torch.set_num_threads(THREADS)
@@ -124,10 +124,9 @@ def run_hf_generate(rounds: int, new_tokens: int, dtype_name: str) -> dict:
     loaded = engine.backend_for().loaded
     loaded.model  # noqa: B018 - build the transformers model now, as part of the load
     load_s = time.perf_counter() - started
-    tok = loaded.tokenizer
-    prompt = fifty_token_prompt(lambda text: len(render_prompt_ids(tok, Prompt.of(text))))
-    ids = torch.tensor([render_prompt_ids(tok, Prompt.of(prompt))])
-    story = torch.tensor([render_prompt_ids(tok, Prompt.of(STORY))])
+    prompt = fifty_token_prompt(lambda text: len(encode_prompt(loaded, Prompt.of(text))))
+    ids = torch.tensor([encode_prompt(loaded, Prompt.of(prompt))])
+    story = torch.tensor([encode_prompt(loaded, Prompt.of(STORY))])
     ttfts, rates = [], []
     with torch.inference_mode():
         for _ in range(rounds):

@@ -93,7 +93,7 @@ def test_demo_fails_when_a_step_fails(monkeypatch, tmp_path):
 
 
 def test_chat_drops_the_oldest_exchanges_to_fit_the_window():
-    from llmkit.cli.main import _trim_history
+    from llmkit import Engine
     from llmkit.generation.types import ChatMessage
 
     class CountingBackend:  # stands in for a loaded model: 10 tokens a message, a 64-token window
@@ -102,11 +102,13 @@ def test_chat_drops_the_oldest_exchanges_to_fit_the_window():
         def count_prompt_tokens(self, prompt):
             return 10 * len(prompt.messages)
 
+    engine = Engine()
+    engine._backends[(engine.resolve().name, engine.backend_name(engine.resolve()))] = CountingBackend()
     history = [ChatMessage("system", "terse")]
     for turn in range(4):
         history += [ChatMessage("user", f"q{turn}"), ChatMessage("assistant", f"a{turn}")]
     history.append(ChatMessage("user", "latest"))
-    _trim_history(history, CountingBackend(), reserve=16)
+    assert engine.fit_history(history, reserve=16) == 6
     assert history[0].content == "terse" and history[-1].content == "latest"
     assert 10 * len(history) + 16 < 64
     assert [m.content for m in history[1:-1]] == ["q3", "a3"]  # the newest exchange is kept

@@ -117,8 +117,13 @@ def test_llamacpp_closing_the_stream_frees_the_model(llamacpp_engine):
 def test_llamacpp_and_transformers_agree_on_the_template(llamacpp_engine, engine):
     from llmkit import Prompt
 
+    from llmkit import tokens
+
     prompt = Prompt.of("Hello there", system="Be brief.")
     assert llamacpp_engine.backend_for().count_prompt_tokens(prompt) == engine.backend_for().count_prompt_tokens(prompt)
+    messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+    lab = tokens.render_chat(messages, "smollm2", add_generation_prompt=True)
+    assert llamacpp_engine.backend_for()._prompt_tokens(prompt) == lab.ids  # what the lab shows is what is sent
 
 
 def test_openai_backend_streams_from_a_real_server(llama_server):

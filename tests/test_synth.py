@@ -338,7 +338,10 @@ def test_near_duplicate_llm_text_is_replaced_and_personas_rotate(tmp_path):
 @pytest.mark.slow
 @pytest.mark.llamacpp
 def test_llm_columns_with_the_embedded_model(tmp_path):
-    pytest.importorskip("llama_cpp")
+    from llmkit.generation.backends.base import backend_installed
+
+    if not backend_installed("llamacpp"):
+        pytest.skip("no llama.cpp runtime: pip install 'llmkit[llamacpp]'")
     column = {"name": "product", "kind": "llm_object", "prompt": "Invent a {colour} product for a shop.",
               "max_tokens": 80, "schema": {"type": "object", "properties": {
                   "product_name": {"type": "string", "minLength": 3, "maxLength": 40},

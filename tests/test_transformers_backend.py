@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from llmkit import CancelToken, ChatMessage, Prompt, PromptTooLongError, SamplingParams, TextDelta
-from llmkit.generation.backends.transformers import render_prompt_ids
+from llmkit.generation.backends.transformers import encode_prompt
 from llmkit.generation.fastpath import FastDecoder
 from tests.conftest import collect
 
@@ -88,9 +88,10 @@ def test_prompt_over_the_context_window_is_refused_with_both_counts(engine):
 
 
 def test_chat_template_comes_from_the_model_without_double_bos(engine):
-    tokenizer = engine.backend_for().loaded.tokenizer
+    loaded = engine.backend_for().loaded
+    tokenizer = loaded.tokenizer
     prompt = Prompt.of([ChatMessage("user", "Hi")], system="Be brief.")
-    ids = render_prompt_ids(tokenizer, prompt)
+    ids = encode_prompt(loaded, prompt)
     text = tokenizer.decode(ids)
     assert text.startswith("<|im_start|>system\nBe brief.<|im_end|>")
     assert text.endswith("<|im_start|>assistant\n")
@@ -108,7 +109,7 @@ def test_fast_path_matches_transformers_forward(engine, int4):
     """Teacher-forced: the lean decoder's next-token logits agree with transformers' own forward."""
     loaded = engine.backend_for().loaded
     model = loaded.model
-    ids = render_prompt_ids(loaded.tokenizer, Prompt.of("Explain photosynthesis to a child, in detail."))
+    ids = encode_prompt(loaded, Prompt.of("Explain photosynthesis to a child, in detail."))
     continuation = engine.generate("Explain photosynthesis to a child, in detail.", max_new_tokens=48).text
     ids_all = ids + loaded.tokenizer(continuation, add_special_tokens=False)["input_ids"]
     reference = _hf_reference_logits(model, ids_all)
@@ -141,7 +142,7 @@ def test_prefix_reuse_gives_the_same_answer_as_a_cold_start(engine):
 
 def test_greedy_matches_plain_transformers_generate(engine):
     loaded = engine.backend_for().loaded
-    ids = render_prompt_ids(loaded.tokenizer, Prompt.of(PROMPT))
+    ids = encode_prompt(loaded, Prompt.of(PROMPT))
     with torch.inference_mode():
         out = loaded.model.generate(torch.tensor([ids]), max_new_tokens=32, do_sample=False)[0, len(ids) :]
     expected = loaded.tokenizer.decode(out, skip_special_tokens=True)
@@ -207,7 +208,7 @@ def test_eager_fallback_of_the_decode_step_matches_torchscript(engine):
 
     loaded = engine.backend_for().loaded
     decoder = FastDecoder(loaded.config, load_file(str(loaded.safetensors_file())), int4=True)
-    ids = render_prompt_ids(loaded.tokenizer, Prompt.of(PROMPT))
+    ids = encode_prompt(loaded, Prompt.of(PROMPT))
     with torch.inference_mode():
         decoder.start(ids)
         scripted = decoder.forward([42])
@@ -225,7 +226,7 @@ def test_batch_decoder_matches_transformers_forward(engine):
 
     loaded = engine.backend_for().loaded
     texts = ["Name three fruits.", "Explain photosynthesis to a child, in one paragraph please."]
-    prompts = [render_prompt_ids(loaded.tokenizer, Prompt.of(t)) for t in texts]
+    prompts = [encode_prompt(loaded, Prompt.of(t)) for t in texts]
     follow = loaded.tokenizer(" The answer is simple and short", add_special_tokens=False)["input_ids"]
     decoder = BatchDecoder(
         engine.backend_for().fast, 3, max(map(len, prompts)) + len(follow) + 1, common_prefix(prompts)
@@ -278,3 +279,12 @@ def test_generate_many_stops_on_cancel(engine):
     # waiting prompts is started.
     assert len(results) == 2
     assert [r.stats.finish_reason for r in results.values()][1] == "cancelled"
+
+
+def test_the_tokenizer_lab_shows_the_ids_generation_sends(engine):
+    from llmkit import tokens
+
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there, café ① 42!"}]
+    lab = tokens.render_chat(messages, "smollm2", add_generation_prompt=True)
+    sent = encode_prompt(engine.backend_for().loaded, Prompt.of([ChatMessage(**m) for m in messages]))
+    assert lab.ids == sent and not lab.warnings

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +27,9 @@ from llmkit.generation.types import (
     GenerationResult,
     TextDelta,
 )
+
+if TYPE_CHECKING:
+    from llmkit.generation.service import Engine
 
 _MODEL_OPTIONS = [
     click.option("--model", "-m", default=None, help="Catalog name, hub id, local directory or .gguf file."),
@@ -57,7 +60,7 @@ def _apply(options: list[Callable]) -> Callable:
     return decorator
 
 
-def _engine(model_opts: dict[str, Any]) -> Any:
+def _engine(model_opts: dict[str, Any]) -> Engine:
     from llmkit.generation.service import Engine
 
     keys = ("precision", "quantization", "device", "threads")
@@ -84,13 +87,13 @@ def _err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _load_with_status(engine: Any, model: str | None, backend: str | None) -> Any:
+def _load_with_status(engine: Engine, model: str | None, backend: str | None) -> None:
     entry = engine.resolve(model)
     name = engine.backend_name(entry, backend)
     _err(f"loading {entry.name} ({name})...")
     if entry.gguf_file is not None and name == "transformers":
         _err("  (the first load converts the GGUF once, 20-60 s; later loads read the cache)")
-    return engine.backend_for(model, backend)
+    engine.backend_for(model, backend)
 
 
 def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) -> Finished:
@@ -202,7 +205,7 @@ def chat(**opts: Any) -> None:
     sampling = _sampling(opts)
     system = clean_text(opts["system"], "--system") if opts["system"] else None
     engine = _engine(opts)
-    backend = _load_with_status(engine, opts["model"], opts["backend"])
+    _load_with_status(engine, opts["model"], opts["backend"])
     history: list[ChatMessage] = [ChatMessage("system", system)] if system else []
     # Bytes that are not UTF-8 must not end the session (and its history): keep them, then replace them.
     sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
@@ -222,7 +225,8 @@ def chat(**opts: Any) -> None:
         if not line.strip():
             continue
         history.append(ChatMessage("user", line))
-        _trim_history(history, backend, opts["max_new_tokens"])
+        if engine.fit_history(history, opts["max_new_tokens"], opts["model"], opts["backend"]):
+            _err("(dropped the oldest exchanges to fit the context window)")
         click.echo("assistant> ", nl=False)
         cancel = CancelToken()
         events = engine.stream(list(history), model=opts["model"], backend=opts["backend"], cancel=cancel,
@@ -235,22 +239,6 @@ def chat(**opts: Any) -> None:
             continue
         history.append(ChatMessage("assistant", done.text))
         _err(_stats_line(done))
-
-
-def _trim_history(history: list[ChatMessage], backend: Any, reserve: int) -> None:
-    """Drop the oldest exchanges (never the system prompt or the new message) until the prompt fits."""
-    from llmkit.generation.types import Prompt
-
-    window = getattr(backend, "context_length", 0)
-    if not window:
-        return
-    first = 1 if history and history[0].role == "system" else 0
-    while len(history) - first > 1:
-        tokens = backend.count_prompt_tokens(Prompt(messages=history))
-        if tokens is None or tokens + min(reserve, window // 4) < window:
-            return
-        del history[first : first + 2]
-        _err("(dropped the oldest exchange to fit the context window)")
 
 
 @cli.command()

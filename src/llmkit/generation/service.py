@@ -11,7 +11,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from llmkit.config import Settings, load_settings
-from llmkit.generation.backends.base import Backend, create_backend
+from llmkit.generation.backends.base import (
+    Backend,
+    BackendCapabilities,
+    backend_capabilities,
+    backend_installed,
+    create_backend,
+)
 from llmkit.generation.types import (
     CancelToken,
     ChatMessage,
@@ -41,6 +47,40 @@ class Engine:
         if self.settings.backend != "auto":
             return self.settings.backend
         return entry.backend
+
+    def capabilities(self, model: str | None = None, backend: str | None = None) -> BackendCapabilities:
+        """What the backend that would serve this model can do, without loading anything."""
+        return backend_capabilities(self.backend_name(self.resolve(model), backend))
+
+    def json_backend(self, model: str | None = None, backend: str | None = None) -> str:
+        """The backend for replies under a JSON Schema: the chosen one if it constrains decoding; else,
+        for a model with a GGUF file, llamacpp's grammar when a llama.cpp runtime is installed; else the
+        chosen one (whose replies the caller validates and retries)."""
+        entry = self.resolve(model)
+        chosen = self.backend_name(entry, backend)
+        if backend_capabilities(chosen).json_schema:
+            return chosen
+        if entry.gguf_file is not None and backend_installed("llamacpp"):
+            return "llamacpp"
+        return chosen
+
+    def fit_history(
+        self, history: list[ChatMessage], reserve: int, model: str | None = None, backend: str | None = None
+    ) -> int:
+        """Drop the oldest exchanges (never the system prompt or the newest message) until the prompt and
+        `reserve` answer tokens (at most a quarter of the window) fit the context window. Returns how many
+        messages were dropped; 0 when the window or the token count is unknown (a server decides)."""
+        chosen = self.backend_for(model, backend)
+        window = chosen.context_length
+        first = 1 if history and history[0].role == "system" else 0
+        dropped = 0
+        while window and len(history) - first > 1:
+            tokens = chosen.count_prompt_tokens(Prompt(messages=history))
+            if tokens is None or tokens + min(reserve, window // 4) < window:
+                break
+            del history[first : first + 2]
+            dropped += 2
+        return dropped
 
     def backend_for(self, model: str | None = None, backend: str | None = None) -> Backend:
         """The loaded backend for this model, loading it on first use."""
@@ -91,20 +131,15 @@ class Engine:
 
         How they run is the backend's strength (its `generate_batch`): the transformers backend decodes
         up to `batch_size` rows together (a finished row's slot takes the next prompt); the openai backend
-        keeps `parallel_requests` requests in flight (a vLLM server batches them). Backends without
-        `generate_batch` run one prompt at a time.
+        keeps `parallel_requests` requests in flight (a vLLM server batches them); others run one prompt
+        at a time.
         """
         items = [p if isinstance(p, Prompt) else Prompt.of(p) for p in prompts]
         each = [params] * len(items) if isinstance(params, SamplingParams) else list(params)
         if len(each) != len(items):
             raise ValueError(f"{len(items)} prompts but {len(each)} SamplingParams")
         cancel = cancel or CancelToken()
-        chosen = self.backend_for(model, backend)
-        if hasattr(chosen, "generate_batch"):
-            yield from chosen.generate_batch(items, each, cancel)
-        else:
-            for index, (item, one) in enumerate(zip(items, each, strict=True)):
-                yield index, collect(chosen.stream(item, one, cancel))
+        yield from self.backend_for(model, backend).generate_batch(items, each, cancel)
 
     def unload(self, model: str | None = None) -> None:
         """Free the memory of one model's backends (all models when None)."""

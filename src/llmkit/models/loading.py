@@ -82,6 +82,19 @@ class LoadedModel:
     def context_length(self) -> int:
         return self.entry.context_length or int(getattr(self.config, "max_position_embeddings", 0) or 0)
 
+    def prompt_ids(self, messages: list[dict[str, str]] | None = None, raw: str | None = None) -> list[int]:
+        """Token ids the model reads: the chat rendered by its own template (through the one renderer),
+        or raw text. A template writes any BOS it wants itself, so none is added to a rendered chat."""
+        from llmkit.models.chat_template import render_prompt_text
+
+        if raw is not None:
+            return list(self.tokenizer(raw, add_special_tokens=True)["input_ids"])
+        template = self.tokenizer.chat_template
+        text = render_prompt_text(
+            messages or [], template, bos_token=self.tokenizer.bos_token or "", eos_token=self.tokenizer.eos_token or ""
+        )
+        return list(self.tokenizer(text, add_special_tokens=not template)["input_ids"])
+
     def safetensors_file(self) -> Path | None:
         """The single weights file of a local model directory, if it has exactly one."""
         path = Path(self.source) / "model.safetensors"

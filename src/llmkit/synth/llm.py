@@ -14,11 +14,14 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmkit.generation.structured import parse_json_object, schema_errors
 from llmkit.generation.types import ChatMessage, SamplingParams
 from llmkit.synth.spec import PLACEHOLDER, ColumnSpec, TableSpec
+
+if TYPE_CHECKING:
+    from llmkit.generation.service import Engine
 
 DEFAULT_RETRIES = 3
 _SENTENCE_END = re.compile(r"[.!?]")
@@ -71,14 +74,8 @@ def render(template: str, row: dict[str, Any], persona: str | None) -> str:
     return PLACEHOLDER.sub(value, template)
 
 
-def _llamacpp_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("llama_cpp") is not None
-
-
 class LlmColumn:
-    def __init__(self, column: ColumnSpec, table: TableSpec, seed: int, engine: Any, default_model: str | None):
+    def __init__(self, column: ColumnSpec, table: TableSpec, seed: int, engine: Engine, default_model: str | None):
         p = column.params
         self.column, self.table, self.seed, self.engine = column, table, seed, engine
         self.models = p.get("models") or [p.get("model") or default_model or engine.settings.default_model]
@@ -88,11 +85,11 @@ class LlmColumn:
         constrained = p.get("constrained", "auto")
         entry = engine.resolve(self.models[0])  # an unknown model fails here, before any row is generated
         resolved = engine.backend_name(entry, backend)
-        wants_grammar = self.schema is not None and constrained is not False and backend is None
-        if wants_grammar and resolved not in ("llamacpp", "openai") and entry.gguf_file and _llamacpp_installed():
-            backend = resolved = "llamacpp"  # grammar-constrained decoding in-process, on the model's GGUF
+        wants_grammar = self.schema is not None and constrained is not False
+        if wants_grammar and backend is None:
+            backend = resolved = engine.json_backend(self.models[0])  # e.g. llama.cpp's grammar on the GGUF
         self.backend = backend
-        self.constrained = self.schema is not None and constrained is not False and resolved in ("llamacpp", "openai")
+        self.constrained = wants_grammar and engine.capabilities(self.models[0], resolved).json_schema
         self.retries = int(p.get("retries", DEFAULT_RETRIES))
         self.stats = LlmStats(column.name, ", ".join(self.models), resolved, self.constrained)
         # Stated in every prompt (also when the grammar enforces it): rendered once.

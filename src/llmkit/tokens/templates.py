@@ -162,18 +162,9 @@ def render(
     bos_token: str = "",
     eos_token: str = "",
 ) -> str:
-    from jinja2 import TemplateError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    """The model layer's renderer (the one generation uses), so the lab shows what the model is sent."""
+    from llmkit.models import render_chat_template
 
-    def raise_exception(message: str) -> None:
-        raise InvalidInputError(f"the chat template refused the messages: {message}")
-
-    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    environment.globals["raise_exception"] = raise_exception
-    try:
-        compiled = environment.from_string(template)
-        return compiled.render(
-            messages=messages, add_generation_prompt=add_generation_prompt, bos_token=bos_token, eos_token=eos_token
-        )
-    except TemplateError as exc:
-        raise InvalidInputError(f"the chat template failed: {exc}") from exc
+    return render_chat_template(
+        template, messages, add_generation_prompt=add_generation_prompt, bos_token=bos_token, eos_token=eos_token
+    )

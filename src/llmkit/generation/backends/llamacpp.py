@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 from llmkit.config import Settings
 from llmkit.errors import MissingAssetError, ModelFileError, PromptTooLongError, UnsupportedError
-from llmkit.generation.backends.base import register_backend
-from llmkit.generation.backends.llamacpp_runtimes import LlamaRuntime, Piece, open_runtime
+from llmkit.generation.backends.base import BackendCapabilities, BaseBackend, register_backend
+from llmkit.generation.backends.llamacpp_runtimes import LlamaRuntime, Piece, installed, open_runtime
 from llmkit.generation.streaming import TokenStreamer
 from llmkit.generation.types import (
     CancelToken,
@@ -31,8 +31,12 @@ from llmkit.models.loading import LoadOptions, check_gguf_file
 DEFAULT_CONTEXT = 8192  # the KV cache llama.cpp allocates; capped by the model's own window
 
 
-class LlamaCppBackend:
+CAPABILITIES = BackendCapabilities(json_schema=True)  # llama.cpp's JSON-Schema grammar
+
+
+class LlamaCppBackend(BaseBackend):
     name = "llamacpp"
+    capabilities = CAPABILITIES
 
     def __init__(self, entry: ModelEntry, settings: Settings, options: LoadOptions):
         if options.quantization != "none":
@@ -55,24 +59,19 @@ class LlamaCppBackend:
 
     def render_prompt(self, prompt: Prompt) -> str:
         """The text the model reads: the GGUF's chat template over the messages (or the raw text)."""
-        from llmkit.tokens.templates import render
+        from llmkit.models import render_prompt_text
 
         if prompt.raw is not None:
             return prompt.raw
         messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-        if not self.runtime.chat_template:
-            return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
-        return render(
-            self.runtime.chat_template,
-            messages,
-            add_generation_prompt=True,
-            bos_token=self.runtime.bos_text,
-            eos_token=self.runtime.eos_text,
+        return render_prompt_text(
+            messages, self.runtime.chat_template, bos_token=self.runtime.bos_text, eos_token=self.runtime.eos_text
         )
 
     def _prompt_tokens(self, prompt: Prompt) -> list[int]:
-        # A raw prompt gets the model's BOS; a template writes its own BOS where it wants one.
-        return self.runtime.tokenize(self.render_prompt(prompt), add_bos=prompt.raw is not None)
+        # Raw text (or a chat without a template) gets the model's BOS; a template writes its own BOS.
+        add_bos = prompt.raw is not None or not self.runtime.chat_template
+        return self.runtime.tokenize(self.render_prompt(prompt), add_bos=add_bos)
 
     def count_prompt_tokens(self, prompt: Prompt) -> int:
         return len(self._prompt_tokens(prompt))
@@ -122,6 +121,6 @@ def stream_pieces(
     yield finished
 
 
-@register_backend("llamacpp")
+@register_backend("llamacpp", capabilities=CAPABILITIES, installed=installed)
 def _create(entry: ModelEntry, settings: Settings, options: LoadOptions) -> LlamaCppBackend:
     return LlamaCppBackend(entry, settings, options)

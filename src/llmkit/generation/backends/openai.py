@@ -17,7 +17,7 @@ import httpx
 
 from llmkit.config import Settings
 from llmkit.errors import EndpointError, PromptTooLongError
-from llmkit.generation.backends.base import register_backend
+from llmkit.generation.backends.base import BackendCapabilities, BaseBackend, register_backend
 from llmkit.generation.streaming import StopMatcher
 from llmkit.generation.types import (
     CancelToken,
@@ -76,7 +76,12 @@ def _chunk_text(chunk: dict[str, Any]) -> tuple[str, str | None]:
     return text, choice.get("finish_reason")
 
 
-class OpenAIBackend:
+# The server's structured output; requests kept in flight together; token counts only the server knows.
+CAPABILITIES = BackendCapabilities(json_schema=True, batched=True, local_token_counts=False)
+
+
+class OpenAIBackend(BaseBackend):
+    capabilities = CAPABILITIES
     name = "openai"
 
     def __init__(self, entry: ModelEntry, settings: Settings, options: LoadOptions):
@@ -87,6 +92,7 @@ class OpenAIBackend:
         timeout = httpx.Timeout(settings.request_timeout_s, connect=10.0)
         self._client = httpx.Client(headers=headers, timeout=timeout)
         self.parallel_requests = max(settings.parallel_requests, 1)
+        self.context_length = entry.context_length or 0  # as declared in the catalog; the server knows best
 
     def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         return None  # only the server's tokenizer knows; reported in the final event's usage
@@ -266,6 +272,6 @@ class _StreamState:
         return tail, Finished(text=self.text, stats=stats)
 
 
-@register_backend("openai")
+@register_backend("openai", capabilities=CAPABILITIES)
 def _create(entry: ModelEntry, settings: Settings, options: LoadOptions) -> OpenAIBackend:
     return OpenAIBackend(entry, settings, options)

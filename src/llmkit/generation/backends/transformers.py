@@ -14,7 +14,7 @@ from typing import Any
 
 from llmkit.config import Settings
 from llmkit.errors import PromptTooLongError, UnsupportedError
-from llmkit.generation.backends.base import register_backend
+from llmkit.generation.backends.base import BackendCapabilities, BaseBackend, register_backend
 from llmkit.generation.sampling import Sampler
 from llmkit.generation.streaming import TokenStreamer, stream_tokens
 from llmkit.generation.types import (
@@ -30,17 +30,11 @@ from llmkit.models.catalog import ModelEntry
 from llmkit.models.loading import LoadedModel, LoadOptions, load_transformers, with_oom_retry
 
 
-def render_prompt_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
-    """Token ids of the prompt: the model's own chat template, tokenized without a second BOS."""
+def encode_prompt(loaded: LoadedModel, prompt: Prompt) -> list[int]:
+    """Token ids of the prompt, rendered by the model layer (the same renderer the tokenizer lab shows)."""
     if prompt.raw is not None:
-        return list(tokenizer(prompt.raw, add_special_tokens=True)["input_ids"])
-    messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-    if tokenizer.chat_template:
-        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        # The template already wrote any BOS it wants; adding special tokens again would double it.
-        return list(tokenizer(text, add_special_tokens=False)["input_ids"])
-    text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
-    return list(tokenizer(text, add_special_tokens=True)["input_ids"])
+        return loaded.prompt_ids(raw=prompt.raw)
+    return loaded.prompt_ids([{"role": m.role, "content": m.content} for m in prompt.messages])
 
 
 def stop_token_ids(source: str, tokenizer: Any) -> set[int]:
@@ -83,7 +77,11 @@ def build_fast_decoder(loaded: LoadedModel) -> Any:
     return FastDecoder(loaded.config, load_file(str(weights_file)), int4)
 
 
-class TransformersBackend:
+CAPABILITIES = BackendCapabilities(batched=True)  # continuous batching on the lean decoder
+
+
+class TransformersBackend(BaseBackend):
+    capabilities = CAPABILITIES
     name = "transformers"
 
     def __init__(self, entry: ModelEntry, settings: Settings, options: LoadOptions):
@@ -109,7 +107,7 @@ class TransformersBackend:
         built-in system prompt, ~20 tokens) once at load, so the first request reuses it."""
         import torch
 
-        a, b = (render_prompt_ids(self.loaded.tokenizer, Prompt.of(text)) for text in ("a", "b"))
+        a, b = (encode_prompt(self.loaded, Prompt.of(text)) for text in ("a", "b"))
         shared = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)
         if shared > 1:
             with torch.inference_mode():
@@ -120,7 +118,7 @@ class TransformersBackend:
         return self.loaded.context_length
 
     def count_prompt_tokens(self, prompt: Prompt) -> int:
-        return len(render_prompt_ids(self.loaded.tokenizer, prompt))
+        return len(encode_prompt(self.loaded, prompt))
 
     def close(self) -> None:
         self.fast = None
@@ -133,7 +131,7 @@ class TransformersBackend:
                 "JSON-schema-constrained decoding runs on the llamacpp and openai backends; "
                 "pass backend='llamacpp' (pip install 'llmkit[llamacpp]')"
             )
-        prompt_ids = render_prompt_ids(self.loaded.tokenizer, prompt)
+        prompt_ids = encode_prompt(self.loaded, prompt)
         limit = self.context_length
         if limit and len(prompt_ids) >= limit:
             raise PromptTooLongError(len(prompt_ids), limit, self.entry.name)
@@ -305,6 +303,6 @@ class _PlainForward:
         return out.logits[0, -1].cpu()
 
 
-@register_backend("transformers")
+@register_backend("transformers", capabilities=CAPABILITIES)
 def _create(entry: ModelEntry, settings: Settings, options: LoadOptions) -> TransformersBackend:
     return TransformersBackend(entry, settings, options)
