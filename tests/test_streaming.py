@@ -71,3 +71,33 @@ def test_repetition_penalty_discourages_seen_tokens():
     sampler = Sampler(SamplingParams(repetition_penalty=1.5), 3)
     sampler.observe(torch.tensor([0]))
     assert sampler.choose(logits) == 1
+
+
+def test_every_event_serialises_the_same_way():
+    """One serialiser for any capability's stream: each event has a type and a JSON-ready dict."""
+    import datetime as dt
+    import json
+    from dataclasses import dataclass
+    from pathlib import Path
+    from typing import ClassVar
+
+    from llmkit.events import Event, to_json_line, to_sse
+    from llmkit.generation.types import Finished, GenerationStats, TextDelta
+
+    @dataclass(frozen=True)
+    class Sample(Event):
+        type: ClassVar[str] = "sample.progress"
+        when: dt.date
+        where: Path
+        parts: tuple[int, ...]
+
+    stats = GenerationStats("m", "b", 3, 2, 0.1, 0.2, 10.0, "stop")
+    for event, expected in [
+        (TextDelta("hé"), {"type": "delta", "text": "hé"}),
+        (Finished("hé", stats), {"type": "finished", "text": "hé", "stats": {**stats.__dict__}}),
+        (Sample(dt.date(2026, 1, 2), Path("/x"), (1, 2)), {"type": "sample.progress", "when": "2026-01-02",
+                                                           "where": "/x", "parts": [1, 2]}),
+    ]:  # fmt: skip
+        assert json.loads(to_json_line(event)) == expected == event.to_dict()
+        head, data, blank = to_sse(event).split("\n", 2)
+        assert head == f"event: {event.type}" and json.loads(data.removeprefix("data: ")) == expected

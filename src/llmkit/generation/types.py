@@ -6,7 +6,9 @@ import math
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Union
+from typing import ClassVar, Literal, Union
+
+from llmkit.events import Event
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -71,9 +73,9 @@ class CancelToken:
 
 
 @dataclass(frozen=True)
-class TextDelta:
+class TextDelta(Event):
+    type: ClassVar[str] = "delta"
     text: str
-    type: Literal["delta"] = "delta"
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,10 @@ class GenerationStats:
 
 
 @dataclass(frozen=True)
-class Finished:
+class Finished(Event):
+    type: ClassVar[str] = "finished"
     text: str
     stats: GenerationStats
-    type: Literal["finished"] = "finished"
 
 
 GenerationEvent = Union[TextDelta, Finished]
