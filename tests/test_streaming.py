@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar  # at module level: dataclasses recognise a string ClassVar annotation by it
+
 import pytest
 
 from llmkit.generation.sampling import Sampler
@@ -79,8 +81,6 @@ def test_every_event_serialises_the_same_way():
     import json
     from dataclasses import dataclass
     from pathlib import Path
-    from typing import ClassVar
-
     from llmkit.events import Event, to_json_line, to_sse
     from llmkit.generation.types import Finished, GenerationStats, TextDelta
 
