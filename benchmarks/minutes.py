@@ -3,7 +3,8 @@ called directly, a 60-minute meeting end to end, and peak memory for 30 minutes 
 
     .venv/bin/python benchmarks/minutes.py [--rounds 3] [--skip-long] [--json docs/minutes-results.json]
 
-Quality (benchmarks/meetings/*.json: five meetings, 2-3 minutes, three or four espeak-ng voices): word
+Quality (benchmarks/meetings/*.json: five development meetings, 2-3 minutes, three or four espeak-ng voices,
+and four held-out ones of under a minute, three voices, never used to tune the rules): word
 error rate of the embedded Whisper tiny.en against the script; precision and recall of action items (same
 owner, and at least half the reference task's content words) and of decisions, for the embedded SmolLM2 with
 the default hybrid extractor on the ASR transcript and on the script itself (a perfect ASR), and with the
@@ -29,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MEETINGS = ROOT / "benchmarks" / "meetings"
 NAMES = ["launch-review", "budget-planning", "incident-postmortem", "hiring-sync", "office-move"]
+# Scripted after the rules were tuned on NAMES, in other words (introductions, requests by name accepted with
+# contractions, tasks handed out in statements, one decision); never used to tune them.
+HELD_OUT = ["vendor-renewal", "onboarding-plan", "data-migration", "trade-fair"]
 THREADS = 2
 
 
@@ -72,7 +76,7 @@ def script_transcript(name: str, folder: Path) -> Path:
     return script_as_transcript(MEETINGS / f"{name}.lines.json", folder / f"{name}.txt")
 
 
-def quality(tmp: Path) -> list[dict]:
+def quality(tmp: Path, names: list[str]) -> list[dict]:
     from llmkit.asr import Transcriber
     from llmkit.minutes import MinutesOptions, MinutesPipeline
     from llmkit.minutes.evaluation import action_item_score, score, word_error_rate
@@ -85,7 +89,7 @@ def quality(tmp: Path) -> list[dict]:
         transcriber=transcriber,
     )
     rows = []
-    for name in NAMES:
+    for name in names:
         reference = script(name)
         spoken = " ".join(text for _speaker, text in reference["lines"])
         started = time.perf_counter()
@@ -104,9 +108,13 @@ def quality(tmp: Path) -> list[dict]:
         for label, minutes in (("audio", from_audio), ("script", perfect), ("llm_script", constrained)):
             items = action_item_score(reference["action_items"], minutes.action_items)
             decisions = score(reference["decisions"], [d.text for d in minutes.decisions])
+            hits = round(items.recall * items.expected)
             row[label] = {
                 "items_p": round(items.precision, 2),
                 "items_r": round(items.recall, 2),
+                "items_hits": hits,
+                "items_found": items.found,
+                "items_expected": items.expected,
                 "decisions_p": round(decisions.precision, 2),
                 "decisions_r": round(decisions.recall, 2),
                 "invalid_json_parts": minutes.stats.get("json_invalid_parts", 0),
@@ -194,8 +202,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         if "quality" in args.only:
-            results["quality"] = quality(tmp)
+            results["quality"] = quality(tmp, NAMES)
             print_quality(results["quality"])
+            results["quality_held_out"] = quality(tmp, HELD_OUT)
+            print("\nheld-out meetings:")
+            print_quality(results["quality_held_out"])
         if "speed" in args.only:
             results["speed"] = speed(tmp, args.rounds)
             print("\ntranscription speed:", json.dumps(results["speed"]), flush=True)
@@ -234,6 +245,12 @@ def print_quality(rows: list[dict]) -> None:
         )
     )
 
+    for key in ("audio", "script", "llm_script"):
+        hits, found, expected = (sum(r[key][k] for r in rows) for k in ("items_hits", "items_found", "items_expected"))
+        print(
+            f"  {key}: action items over all meetings (pooled) precision {hits / max(found, 1):.2f} "
+            f"({hits}/{found}), recall {hits / max(expected, 1):.2f} ({hits}/{expected})"
+        )
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,8 @@
 """`llmkit transcribe` and `llmkit minutes`: thin adapters over `llmkit.asr` and `llmkit.minutes`.
 
-Many files per call: each meeting gets its own folder under --out; one that fails is reported and the rest
-go on (exit code 1 at the end if any failed); a meeting already done is skipped unless --force.
+Many files per call: each meeting gets its own folder under --out (`meeting`, `meeting-2` for a second file
+of the same name); one that fails is reported and the rest go on (exit code 1 at the end if any failed); a
+meeting already done is skipped unless --force. A failed rerun never destroys an earlier good result.
 """
 
 from __future__ import annotations
@@ -76,15 +77,16 @@ def _report(failures: list[tuple[str, str]]) -> None:
 @click.option("--force", is_flag=True, help="Redo files whose transcript is already in --out.")
 def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timestamps, no_vad, force) -> None:
     """Transcribe AUDIO files (any format ffmpeg reads) with timestamps, showing progress."""
-    from llmkit.asr import TRANSCRIPT_FORMATS, Transcriber, TranscriptionOptions, TranscriptWriter
+    from llmkit.asr import TRANSCRIPT_FORMATS, Transcriber, TranscriptionOptions, TranscriptWriter, output_folders
     from llmkit.asr.types import TranscriptionProgress
 
     chosen = _formats(formats, TRANSCRIPT_FORMATS)
     options = TranscriptionOptions(language=language, word_timestamps=word_timestamps, vad=not no_vad)
     transcriber = Transcriber(engine=asr_engine, model=asr_model, options=options)
     progress, failures = _Progress(), []
-    for source in map(Path, audio):
-        folder = Path(out) / source.stem if out else None
+    sources = [Path(a) for a in audio]
+    folders = output_folders(sources, Path(out)) if out else [None] * len(sources)
+    for source, folder in zip(sources, folders, strict=True):
         if folder and not force and (folder / "transcript.json").is_file():
             click.echo(f"{source}: already transcribed in {folder} (--force to redo)", err=True)
             continue
@@ -134,7 +136,13 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
     help="hybrid: rules find items, the model writes prose (auto for models under 1B); llm: the model "
     "extracts everything as schema-constrained JSON.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the minutes as JSON instead of Markdown.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the minutes as JSON Lines instead of Markdown: one compact JSON object per meeting, one per "
+    "line (progress and the streamed summary go to stderr).",
+)
 @click.option("--force", is_flag=True, help="Redo meetings already done in --out.")
 def minutes(inputs, out, model, backend, asr_model, asr_engine, language, formats, extractor, as_json, force) -> None:
     """Minutes from AUDIO or transcript files (txt/srt/vtt/json): summary streamed, files per meeting."""
@@ -176,9 +184,7 @@ def run_minutes(pipeline, sources: list[Path], out: Path, force: bool, as_json: 
         elif isinstance(event, MinutesDone):
             click.echo("", err=as_json)
             result = event.minutes
-            click.echo(
-                json.dumps(result.to_dict(), ensure_ascii=False, indent=1) if as_json else "\n" + to_markdown(result)
-            )
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else "\n" + to_markdown(result))
             click.echo(f"{source}: minutes in {item.folder} ({result.stats.get('total_s', 0):.0f} s)", err=True)
         else:
             fraction = event.done / event.total if event.total else 1.0

@@ -8,6 +8,7 @@ OpenAI-compatible servers; elsewhere the reply is validated, retried, and kept r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,7 +90,7 @@ class ModelWriter:
         return None, raw, JSON_RETRIES + 1
 
     def _json_reply(self, prompt: str, schema: dict[str, Any], max_new_tokens: int, attempt: int) -> str:
-        stated = f"{prompt}\n\nAnswer with JSON only, matching this JSON Schema:\n{json.dumps(schema)}"
+        stated = f"{prompt}\n\n{JSON_INSTRUCTION}\n{json.dumps(schema)}"
         # Greedy first; a retry samples (seeded, so runs repeat), since greedy would only give the same reply again.
         sampling = {"temperature": 0.0} if attempt == 1 else {"temperature": RETRY_TEMPERATURE, "seed": attempt}
         request = dict(model=self.model, backend=self.backend, max_new_tokens=max_new_tokens, **sampling)
@@ -122,11 +123,7 @@ def _valid(value: dict, schema: dict[str, Any]) -> bool:
 
 def llm_notes(writer: ModelWriter, part: int, chunk_text: str) -> tuple[ChunkNotes, int]:
     """The `llm` extractor: the model returns everything for one chunk as schema-checked JSON."""
-    prompt = (
-        f"Transcript of part of a meeting:\n{chunk_text}\n\nList the key points, the decisions made, the "
-        'action items (owner = the person who will do it, task, due date if stated, else ""), open '
-        "questions, and the names of the people present."
-    )
+    prompt = f"Transcript of part of a meeting:\n{chunk_text}\n\n{NOTES_INSTRUCTION}"
     parsed, raw, attempts = writer.ask_json(prompt, NOTES_SCHEMA, max_new_tokens=NOTES_MAX_TOKENS)
     if parsed is None:
         return ChunkNotes(part=part, raw=raw), attempts
@@ -152,7 +149,7 @@ KEY_POINT_CHARS = 1200  # ~300 tokens: prompt processing dominates the cost of a
 def key_point(writer: ModelWriter, sentences: list[str]) -> str:
     """One sentence on what this part was about, from its most telling sentences (the hybrid extractor's
     model step). A 1,500-token part costs ~4 s of prompt processing on 2 cores; 300 tokens cost under one."""
-    prompt = f"Things said in part of a meeting:\n{_digest(sentences)}\n\nIn one sentence, what was discussed?"
+    prompt = f"Things said in part of a meeting:\n{_digest(sentences)}\n\n{KEY_POINT_INSTRUCTION}"
     # Stopping at the first sentence's end saves most of the generation time per part.
     return _one_sentence(writer.ask(prompt, max_new_tokens=60, stop=(". ", ".\n", "\n")))
 
@@ -174,12 +171,81 @@ def summary_prompt(key_points: list[str], decisions: list[Decision], items: list
     lines += [f"- Discussed: {point}" for point in key_points]
     lines += [f"- Decided: {d.text}" for d in decisions]
     lines += [f"- To do: {i.owner}: {i.task}" for i in items]
-    lines.append("\nWrite a short summary of this meeting in two or three sentences.")
+    lines.append(f"\n{SUMMARY_INSTRUCTION}")
     return "\n".join(lines)
 
 
+TITLE_INSTRUCTION = "Give this meeting a title of at most six words. Reply with the title only."
+SUMMARY_INSTRUCTION = "Write a short summary of this meeting in two or three sentences."
+KEY_POINT_INSTRUCTION = "In one sentence, what was discussed?"
+NOTES_INSTRUCTION = (
+    "List the key points, the decisions made, the action items (owner = the person who will do it, task, due "
+    'date if stated, else ""), open questions, and the names of the people present.'
+)
+JSON_INSTRUCTION = "Answer with JSON only, matching this JSON Schema:"
+# Every fixed text this package puts in a prompt: model output that repeats it is an echo, not content.
+PROMPT_TEXTS = (
+    SYSTEM,
+    TITLE_INSTRUCTION,
+    SUMMARY_INSTRUCTION,
+    KEY_POINT_INSTRUCTION,
+    NOTES_INSTRUCTION,
+    JSON_INSTRUCTION,
+    "Meeting summary:",
+    "Notes from a meeting:",
+    "Things said in part of a meeting:",
+    "Transcript of part of a meeting:",
+    "Discussed: Decided: To do:",
+)
+# Words of instructions (about the answer's form) that a title about a meeting's subject does not need.
+_INSTRUCTION_WORDS = {
+    "sentence",
+    "sentences",
+    "words",
+    "word",
+    "title",
+    "reply",
+    "answer",
+    "json",
+    "schema",
+    "transcript",
+    "assistant",
+    "summary",
+    "summarize",
+    "should",
+    "must",
+    "long",
+    "less",
+    "more",
+    "least",
+    "most",
+    "than",
+    "only",
+    "write",
+    "give",
+    "list",
+    "precise",
+}
+
+
+def _prompt_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def echoes_prompt(text: str, transcript_text: str) -> bool:
+    """Does model output repeat our own instructions rather than say something about the meeting? True when it
+    shares three words in a row with a prompt, or uses a word of instruction-speak ("sentences", "should",
+    "title") that the meeting itself never used."""
+    words = _prompt_words(text)
+    spoken = set(_prompt_words(transcript_text))
+    prompt_trigrams = {tuple(w[i : i + 3]) for p in PROMPT_TEXTS for w in [_prompt_words(p)] for i in range(len(w) - 2)}
+    if any(tuple(words[i : i + 3]) in prompt_trigrams for i in range(len(words) - 2)):
+        return True
+    return any(w in _INSTRUCTION_WORDS and w not in spoken for w in words)
+
+
 def title_prompt(summary: str) -> str:
-    return f"Meeting summary: {summary}\n\nGive this meeting a title of at most six words. Reply with the title only."
+    return f"Meeting summary: {summary}\n\n{TITLE_INSTRUCTION}"
 
 
 def _one_sentence(text: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 
-from llmkit.asr.files import short_clock
+from llmkit.asr.files import OutputError, short_clock
 from llmkit.errors import InvalidInputError
 from llmkit.extras import require
 from llmkit.minutes.types import Minutes
@@ -113,20 +114,32 @@ def to_docx(minutes: Minutes, path: Path) -> None:
 
 
 def write_minutes(minutes: Minutes, folder: Path, formats: tuple[str, ...]) -> list[Path]:
+    """Each format to a temporary name first, then all moved into place (minutes.json, which marks a meeting
+    done, last): a failure never leaves a half-written file or destroys an earlier good result."""
     unknown = set(formats) - set(MINUTES_FORMATS)
     if unknown:
         raise InvalidInputError(f"unknown minutes format(s) {sorted(unknown)}; known: {', '.join(MINUTES_FORMATS)}")
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = folder / f"minutes.{fmt}"
-        if fmt == "md":
-            path.write_text(to_markdown(minutes), encoding="utf-8")
-        elif fmt == "json":
-            path.write_text(json.dumps(minutes.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        elif fmt == "html":
-            path.write_text(to_html(minutes), encoding="utf-8")
-        else:
-            to_docx(minutes, path)
-        written.append(path)
-    return written
+    ordered = sorted(formats, key=lambda fmt: fmt == "json")
+    pending: list[tuple[Path, Path]] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt in ordered:
+            path = folder / f"minutes.{fmt}"
+            temporary = folder / f".minutes.{fmt}.partial"
+            pending.append((temporary, path))
+            if fmt == "md":
+                temporary.write_text(to_markdown(minutes), encoding="utf-8")
+            elif fmt == "json":
+                temporary.write_text(json.dumps(minutes.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+            elif fmt == "html":
+                temporary.write_text(to_html(minutes), encoding="utf-8")
+            else:
+                to_docx(minutes, temporary)
+        for temporary, path in pending:
+            os.replace(temporary, path)
+    except OSError as exc:
+        for temporary, _ in pending:
+            if temporary.parent.is_dir():
+                temporary.unlink(missing_ok=True)
+        raise OutputError(folder, exc) from exc
+    return [path for _, path in pending]

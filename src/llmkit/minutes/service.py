@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmkit.asr.files import TRANSCRIPT_FORMATS, TranscriptWriter, read_transcript
+from llmkit.asr.files import (
+    TRANSCRIPT_FORMATS,
+    TranscriptWriter,
+    load_complete_transcript,
+    remove_if_empty,
+    output_folders,
+    read_transcript,
+)
 from llmkit.asr.service import Transcriber
 from llmkit.asr.types import Transcript, TranscriptionOptions, TranscriptionProgress
 from llmkit.config import Settings, load_settings
@@ -86,10 +93,14 @@ class MinutesPipeline:
 
     # -- the core call -------------------------------------------------------------------------------------
 
-    def stream(self, source: Path, out_dir: Path | None = None) -> Iterator[MinutesEvent]:
+    def stream(
+        self, source: Path, out_dir: Path | None = None, reuse_transcript: bool = True
+    ) -> Iterator[MinutesEvent]:
+        """`reuse_transcript`: audio whose complete transcript.json is already in `out_dir` (an earlier run
+        that failed after transcribing) is not transcribed again."""
         started = time.perf_counter()
         source = Path(source)
-        transcript = yield from self._transcript(source, out_dir)
+        transcript = yield from self._transcript(source, out_dir, reuse_transcript)
         stats: dict[str, Any] = {
             "transcribe_s": round(time.perf_counter() - started, 2),
             "audio_s": round(transcript.duration, 2),
@@ -107,6 +118,7 @@ class MinutesPipeline:
         minutes.source, minutes.model, minutes.extractor = str(source), entry.name, extractor
         if count_note:
             minutes.warnings.append(f"part sizes {count_note}")
+        minutes.warnings[:0] = transcript.warnings
         minutes.stats = {**stats, "total_s": round(time.perf_counter() - started, 2), **minutes.stats}
         if out_dir is not None:
             write_minutes(minutes, out_dir, self.options.formats)
@@ -153,7 +165,9 @@ class MinutesPipeline:
             if lost:
                 merged.key_points.remove(point)
                 dropped += lost
-        title = _clean_title(writer.ask(llm.title_prompt(summary), max_new_tokens=16), transcript.text)
+        title = stated_topic(extract.sentences(transcript.segments))
+        if not title:
+            title = _clean_title(writer.ask(llm.title_prompt(summary), max_new_tokens=16), transcript.text)
         minutes = build_minutes(transcript, merged, summary.strip(), title, notes)
         for sentence, terms in dropped:
             minutes.warnings.append(
@@ -169,10 +183,15 @@ class MinutesPipeline:
 
     # -- steps -------------------------------------------------------------------------------------------
 
-    def _transcript(self, source: Path, out_dir: Path | None) -> Iterator[MinutesEvent]:
-        """A transcript file as read, or the audio transcribed (files written as they grow, progress shown)."""
+    def _transcript(self, source: Path, out_dir: Path | None, reuse: bool) -> Iterator[MinutesEvent]:
+        """A transcript file as read, the complete transcript an earlier run left in `out_dir`, or the audio
+        transcribed (files written as they grow, progress shown)."""
         if source.suffix.lower() in TRANSCRIPT_SUFFIXES:
             return read_transcript(source)
+        done = load_complete_transcript(out_dir, source) if out_dir is not None and reuse else None
+        if done is not None and self._same_asr(done):
+            yield MinutesProgress("transcribe", done.duration, done.duration, "transcript.json reused")
+            return done
         writer = TranscriptWriter(out_dir, self.options.transcript_formats) if out_dir else None
         events = self.transcriber.stream_to(source, writer)
         while True:
@@ -184,6 +203,11 @@ class MinutesPipeline:
                 yield MinutesProgress(
                     "transcribe", event.seconds_done, event.seconds_total, f"{event.fraction:.0%} of the audio"
                 )
+
+    def _same_asr(self, transcript: Transcript) -> bool:
+        """An earlier transcript counts only if the engine and model asked for now (if any) made it."""
+        engine, model = self.options.asr_engine, self.options.asr_model
+        return (not engine or engine == transcript.engine) and (not model or model == transcript.model)
 
     def _extractor(self, entry: Any) -> str:
         if self.options.extractor != "auto":
@@ -215,13 +239,17 @@ class MinutesPipeline:
 
 
 def _keep_partial_notes(out_dir: Path | None, notes: list[ChunkNotes]) -> None:
-    """The model failed midway: what the finished parts gave is written next to the transcript."""
+    """The model failed midway: what the finished parts gave is written next to the transcript (best effort:
+    the model's error is what the user needs to see)."""
     if out_dir is None or not notes:
         return
     from dataclasses import asdict
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "notes.partial.json").write_text(json.dumps([asdict(n) for n in notes], indent=1))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "notes.partial.json").write_text(json.dumps([asdict(n) for n in notes], indent=1))
+    except OSError:
+        pass
 
 
 # -- reduce and build ------------------------------------------------------------------------------------
@@ -332,7 +360,9 @@ def build_minutes(
         if item.due and grounded_prose(item.due, text)[1]:
             warnings.append(f"dropped due date {item.due!r} of {item.task!r}: not stated in the transcript")
             item.due = ""
-    attendees = [Attendee(name, all(p.lower() in spoken for p in name.split())) for name in merged.names]
+    lowercase = set(re.findall(r"\b[a-z][a-z']+\b", text))
+    names = [n for n in merged.names if n.split() and all(extract.is_name_word(p, lowercase, True) for p in n.split())]
+    attendees = [Attendee(name, all(p.lower() in spoken for p in name.split())) for name in names]
     warnings += [f"attendee {a.name!r} is not named in the transcript" for a in attendees if not a.grounded]
     raw_parts = [n.part for n in notes if n.raw]
     if raw_parts:
@@ -341,11 +371,12 @@ def build_minutes(
             "kept in minutes.json under stats.raw_parts"
         )
     date_match, place_match = _DATE.search(text), _LOCATION.search(text)
+    date = date_match.group(1) if date_match else ""
     minutes = Minutes(
-        title=title or "Meeting minutes",
+        title=title or (f"Meeting, {date}" if date else "Meeting"),
         summary=summary,
         attendees=attendees,
-        date=date_match.group(1) if date_match else "",
+        date=date,
         location=place_match.group(1) if place_match else "",
         discussion=merged.key_points,
         decisions=merged.decisions,
@@ -380,11 +411,41 @@ def grounded_prose(text: str, transcript_text: str) -> tuple[str, list[tuple[str
 
 
 def _clean_title(text: str, transcript_text: str) -> str:
-    """The model's title, first line only, without numbers the meeting never mentioned (small models add years)."""
+    """The model's title, first line only, without numbers the meeting never mentioned (small models add years);
+    "" if it echoes our prompt instead of naming the meeting's subject, or names nothing the meeting said."""
     title = text.strip().splitlines()[0] if text.strip() else ""
     title = title.strip(" \"'*#").removeprefix("Title:").strip()
     words = [w for w in title.split() if all(number in transcript_text for number in re.findall(r"\d+", w))]
-    return " ".join(words).strip(" -–:,")[:80]
+    title = " ".join(words).strip(" -–:,.")[:80]
+    spoken = set(re.findall(r"[a-z0-9]+", transcript_text.lower()))
+    if llm.echoes_prompt(title, transcript_text) or not any(
+        len(w) > 3 and w in spoken for w in re.findall(r"[a-z0-9]+", title.lower())
+    ):
+        return ""
+    return title
+
+
+# What a meeting says it is about: "This is the launch review for ...", "Agenda: the renewal of ...",
+# "Today we plan our booth ...", "We are here to discuss ...".
+_TOPIC = re.compile(
+    r"\b(?:this is (?=the |our )|welcome to (?=the |our )|agenda(?: for today)?(?: is)?:?\s|the topic is |"
+    r"topic:\s|we are here to (?:discuss|talk about|review|plan|decide on) |today we (?=\w+ (?:the|our) )|"
+    r"let us talk about |this meeting is about )\s*(.+?)(?=[.;!?]|, | on (?:Monday|Tuesday|Wednesday|Thursday|"
+    r"Friday|Saturday|Sunday|the \w+ of)\b| with |$)",
+    re.I,
+)
+
+
+def stated_topic(sentence_list: list[extract.Sentence]) -> str:
+    """The meeting's subject in its own words, from the first minute or so; "" if it does not state one."""
+    for sentence in sentence_list[:8]:
+        match = _TOPIC.search(sentence.plain)
+        if not match:
+            continue
+        topic = re.sub(r"^(?:the|our|a)\s+", "", match.group(1).strip(), flags=re.I).strip(" ,:")
+        if 2 <= len(topic.split()) <= 10:
+            return topic[:1].upper() + topic[1:]
+    return ""
 
 
 def _whole_sentences(text: str, limit: int) -> str:
@@ -409,7 +470,8 @@ class BatchEvent:
 
 
 def meeting_folder(source: Path, out_root: Path) -> Path:
-    return out_root / source.stem
+    """The folder of one meeting run on its own (see `asr.files.output_folders` for a batch)."""
+    return output_folders([source], out_root)[0]
 
 
 def is_done(folder: Path) -> bool:
@@ -419,16 +481,21 @@ def is_done(folder: Path) -> bool:
 def stream_batch(
     pipeline: MinutesPipeline, sources: list[Path], out_root: Path, force: bool = False
 ) -> Iterator[BatchEvent]:
-    """Each meeting into `out_root/<name>/`; done ones skipped unless `force`; a failure is reported, not raised."""
-    for source in map(Path, sources):
-        folder = meeting_folder(source, out_root)
+    """Each meeting into its own folder under `out_root` (`meeting`, `meeting-2` for a second file of that
+    name); done ones skipped unless `force`; a failure is reported, not raised, and the folder it created
+    removed if the run left nothing in it."""
+    sources = [Path(source) for source in sources]
+    for source, folder in zip(sources, output_folders(sources, out_root), strict=True):
         if is_done(folder) and not force:
             yield BatchEvent(source, folder, skipped=True)
             continue
+        existed = folder.exists()
         try:
-            for event in pipeline.stream(source, folder):
+            for event in pipeline.stream(source, folder, reuse_transcript=not force):
                 yield BatchEvent(source, folder, event)
         except LlmkitError as exc:
+            if not existed:
+                remove_if_empty([folder])
             yield BatchEvent(source, folder, error=exc)
 
 
