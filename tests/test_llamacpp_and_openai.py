@@ -115,9 +115,7 @@ def test_llamacpp_closing_the_stream_frees_the_model(llamacpp_engine):
 
 
 def test_llamacpp_and_transformers_agree_on_the_template(llamacpp_engine, engine):
-    from llmkit import Prompt
-
-    from llmkit import tokens
+    from llmkit import Prompt, tokens
 
     prompt = Prompt.of("Hello there", system="Be brief.")
     assert llamacpp_engine.backend_for().count_prompt_tokens(prompt) == engine.backend_for().count_prompt_tokens(prompt)

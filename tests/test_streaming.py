@@ -81,6 +81,7 @@ def test_every_event_serialises_the_same_way():
     import json
     from dataclasses import dataclass
     from pathlib import Path
+
     from llmkit.events import Event, to_json_line, to_sse
     from llmkit.generation.types import Finished, GenerationStats, TextDelta
 

@@ -11,12 +11,12 @@ Besides the settings it may hold user catalog entries under ``[models.<name>]`` 
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomllib
 
 from llmkit.errors import ConfigError
 

@@ -53,7 +53,7 @@ def run_demo(engine: Any, model: str | None, backend: str | None, quick: bool) -
 
 def _demo_generation(engine: Any, model: str | None, backend: str | None, quick: bool) -> None:
     from llmkit.cli.main import _load_with_status, _render, _stats_line
-    from llmkit.generation.types import CancelToken
+    from llmkit.generation import CancelToken
 
     _load_with_status(engine, model, backend)
     question = "Give three short tips for writing a clear prompt for a language model."

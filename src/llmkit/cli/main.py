@@ -19,7 +19,7 @@ import click
 from llmkit.cli.textio import clean_text, read_stdin_text
 from llmkit.config import config_file_path, describe_settings, load_settings
 from llmkit.errors import InvalidInputError, LlmkitError
-from llmkit.generation.types import (
+from llmkit.generation import (
     CancelToken,
     ChatMessage,
     Finished,
@@ -29,7 +29,7 @@ from llmkit.generation.types import (
 )
 
 if TYPE_CHECKING:
-    from llmkit.generation.service import Engine
+    from llmkit.generation import Engine
 
 _MODEL_OPTIONS = [
     click.option("--model", "-m", default=None, help="Catalog name, hub id, local directory or .gguf file."),
@@ -61,7 +61,7 @@ def _apply(options: list[Callable]) -> Callable:
 
 
 def _engine(model_opts: dict[str, Any]) -> Engine:
-    from llmkit.generation.service import Engine
+    from llmkit.generation import Engine
 
     keys = ("precision", "quantization", "device", "threads")
     return Engine(**{k: model_opts.get(k) for k in keys})
@@ -69,7 +69,7 @@ def _engine(model_opts: dict[str, Any]) -> Engine:
 
 def _sampling(opts: dict[str, Any]) -> dict[str, Any]:
     """The sampling flags, checked before any model loads (a bad value should not cost a load)."""
-    from llmkit.generation.types import SamplingParams
+    from llmkit.generation import SamplingParams
 
     keys = ("max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed")
     sampling = {**{k: opts[k] for k in keys}, "stop": tuple(clean_text(s, "--stop") for s in opts["stop"])}
@@ -157,7 +157,7 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON array with every field.")
 def models(as_json: bool) -> None:
     """List the model catalog and where each model is available."""
-    from llmkit.models.catalog import Catalog
+    from llmkit.models import Catalog
 
     entries = Catalog.load(load_settings()).entries
     if as_json:
@@ -235,7 +235,7 @@ def chat(**opts: Any) -> None:
             done = _render(events, echo=True, cancel=cancel)
         except (KeyboardInterrupt, LlmkitError) as exc:  # the session and its history go on
             history.pop()
-            _err(f"\n(interrupted before the answer began)" if isinstance(exc, KeyboardInterrupt) else f"\nerror: {exc}")
+            _err("\n(interrupted before the answer began)" if isinstance(exc, KeyboardInterrupt) else f"\nerror: {exc}")
             continue
         history.append(ChatMessage("assistant", done.text))
         _err(_stats_line(done))

@@ -76,7 +76,7 @@ def encode_command(text: str | None, file: str | None, tokenizer: str, as_json: 
         shown = (token.piece if token.special else encoding.text[token.start : token.end].translate(_VISIBLE)) or token.piece
         # Without colour, brackets show where one token ends and the next begins.
         view.append(click.style(shown, bg=_COLOURS[index % len(_COLOURS)], fg="white") if colour else f"[{shown}]")
-    click.echo("".join(view), color=colour or None)
+    click.echo("".join(view))
     click.echo(f"{len(encoding.tokens)} tokens ({encoding.tokenizer})")
     click.echo(f"ids: {encoding.ids}")
     for token in encoding.tokens:

@@ -27,8 +27,7 @@ from llmkit.generation.types import (
     SamplingParams,
     collect,
 )
-from llmkit.models.catalog import Catalog, ModelEntry
-from llmkit.models.loading import LoadOptions
+from llmkit.models import Catalog, LoadOptions, ModelEntry
 
 
 class Engine:

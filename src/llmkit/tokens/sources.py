@@ -16,7 +16,7 @@ from typing import Any
 
 from llmkit.config import Settings, load_settings
 from llmkit.errors import InvalidInputError, LlmkitError, MissingAssetError, UnknownTokenizerError
-from llmkit.models.assets import (
+from llmkit.models import (
     LLAMA3_TOKENIZER,
     MISTRAL_TOKENIZERS,
     OPENAI_VOCABULARIES,
@@ -75,14 +75,14 @@ def builtin_tokenizers() -> list[TokenizerSource]:
 
 
 def _smollm2(_path: Path, settings: Settings) -> TokenizerEngine:
-    from llmkit.models.catalog import Catalog
+    from llmkit.models import Catalog
 
     return engine_for_model_source(_converted_gguf_source(Catalog.load(settings).resolve("smollm2"), settings))
 
 
 def _converted_gguf_source(entry: Any, settings: Settings) -> str:
     # The generation engine reads the same converted tokenizer: one conversion, cached, for both.
-    from llmkit.models.loading import weights_source
+    from llmkit.models import weights_source
 
     return weights_source(entry, settings)[0]
 
@@ -206,7 +206,7 @@ register_tokenizer(
 
 def engine_for_model_source(source: str) -> HFEngine:
     """A tokenizer through transformers (local folder or hub id), keeping its roles and chat template."""
-    from llmkit.models.loading import load_tokenizer
+    from llmkit.models import load_tokenizer
 
     try:
         loaded = load_tokenizer(source)
@@ -251,7 +251,7 @@ def _engine_for_path(path: Path) -> TokenizerEngine:
 
 
 def _engine_for_gguf(path: Path) -> TokenizerEngine:
-    from llmkit.models.catalog import entry_for_path
+    from llmkit.models import entry_for_path
 
     return engine_for_model_source(_converted_gguf_source(entry_for_path(path), load_settings()))
 
@@ -305,7 +305,7 @@ def resolve_tokenizer(name: str, settings: Settings | None = None) -> ResolvedTo
     path = Path(name).expanduser()
     if path.exists():
         return ResolvedTokenizer(str(path), _engine_for_path(path))
-    from llmkit.models.catalog import looks_like_hub_id
+    from llmkit.models import looks_like_hub_id
 
     if looks_like_hub_id(name):
         return _resolved_model(name, name, 0.0)
@@ -324,13 +324,13 @@ def _resolved_model(name: str, location: str, price: float) -> ResolvedTokenizer
 
 
 def _catalog_entry(name: str, settings: Settings) -> Any:
-    from llmkit.models.catalog import Catalog
+    from llmkit.models import Catalog
 
     return Catalog.load(settings).get(name)
 
 
 def _unknown(name: str, settings: Settings) -> UnknownTokenizerError:
-    from llmkit.models.catalog import Catalog
+    from llmkit.models import Catalog
 
     candidates = [n for s in _SOURCES.values() for n in (s.name, *s.aliases)] + Catalog.load(settings).names()
     close = difflib.get_close_matches(name.lower(), candidates, n=3, cutoff=0.5)

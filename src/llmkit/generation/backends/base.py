@@ -23,8 +23,7 @@ from llmkit.generation.types import (
     SamplingParams,
     collect,
 )
-from llmkit.models.catalog import ModelEntry
-from llmkit.models.loading import LoadOptions
+from llmkit.models import LoadOptions, ModelEntry
 
 
 @dataclass(frozen=True)

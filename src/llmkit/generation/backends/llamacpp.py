@@ -25,8 +25,7 @@ from llmkit.generation.types import (
     SamplingParams,
     TextDelta,
 )
-from llmkit.models.catalog import ModelEntry
-from llmkit.models.loading import LoadOptions, check_gguf_file
+from llmkit.models import LoadOptions, ModelEntry, check_gguf_file
 
 DEFAULT_CONTEXT = 8192  # the KV cache llama.cpp allocates; capped by the model's own window
 

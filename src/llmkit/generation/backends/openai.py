@@ -30,8 +30,7 @@ from llmkit.generation.types import (
     TextDelta,
     collect,
 )
-from llmkit.models.catalog import ModelEntry
-from llmkit.models.loading import LoadOptions
+from llmkit.models import LoadOptions, ModelEntry
 
 
 def request_body(model: str, prompt: Prompt, params: SamplingParams) -> dict[str, Any]:

@@ -26,8 +26,7 @@ from llmkit.generation.types import (
     SamplingParams,
     collect,
 )
-from llmkit.models.catalog import ModelEntry
-from llmkit.models.loading import LoadedModel, LoadOptions, load_transformers, with_oom_retry
+from llmkit.models import LoadedModel, LoadOptions, ModelEntry, load_transformers, with_oom_retry
 
 
 def encode_prompt(loaded: LoadedModel, prompt: Prompt) -> list[int]:
