@@ -282,6 +282,14 @@ class _ScriptedEngine:
     def backend_name(self, entry, backend=None):
         return backend or "transformers"
 
+    def json_backend(self, model=None, backend=None):
+        return backend or "transformers"  # the fake writes every reply itself: no grammar backend to move to
+
+    def capabilities(self, model=None, backend=None):
+        from llmkit.generation.backends.base import BackendCapabilities
+
+        return BackendCapabilities()  # unconstrained, as transformers: replies are validated and retried
+
     def generate_many(self, prompts, params, *, model=None, backend=None):
         from llmkit.generation.types import GenerationResult, GenerationStats
 
@@ -394,6 +402,37 @@ def test_spec_json_schema_is_published_in_docs():
 
     published = Path(__file__).parents[1] / "docs" / "synth-spec.schema.json"
     assert json.loads(published.read_text()) == spec_json_schema()
+
+
+def test_a_new_column_kind_is_one_registration(tmp_path, monkeypatch):
+    """A kind registered from outside parses with field paths, draws, and appears in the schema."""
+    from llmkit.synth import kinds
+    from llmkit.synth.draw import ColumnDrawer
+    from llmkit.synth.schema import spec_json_schema
+
+    class Constant(ColumnDrawer):
+        def __init__(self, column, context):
+            self.name, self.value = column.name, column.params["value"]
+
+        def draw(self, slots, drawn):
+            return {self.name: [self.value] * len(slots)}
+
+    def parse(column, path):
+        if not isinstance(column.params.get("value"), str):
+            raise SpecError(f"{path}.value", "expected text")
+
+    shape = {"title": "constant", "properties": {"kind": {"const": "constant"}}, "required": ["name", "kind"]}
+    monkeypatch.setitem(kinds._KINDS, "constant", kinds.ColumnKind("constant", parse, Constant, lambda: shape))
+    with pytest.raises(SpecError) as error:
+        parse_spec(_spec([{"name": "c", "kind": "constant", "value": 1}]))
+    assert error.value.path == "tables[0].columns[0].value"
+    _generate(
+        parse_spec(_spec([{"name": "id", "sampler": "sequence"}, {"name": "c", "kind": "constant", "value": "x"}])),
+        tmp_path,
+    )
+    assert {r["c"] for r in _rows(tmp_path / "t.csv")} == {"x"}
+    columns = spec_json_schema()["properties"]["tables"]["items"]["properties"]["columns"]["items"]["anyOf"]
+    assert columns[-1]["title"] == "constant" and "hidden" in columns[-1]["properties"]
 
 
 def test_cli_synth_parquet_report_and_reference(tmp_path):

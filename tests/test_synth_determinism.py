@@ -92,7 +92,7 @@ def test_set_ordered_faker_data_is_sorted_on_our_instances_only():
     Faker instances, so every locale and provider with that flaw draws the same in every process."""
     from faker import Faker
 
-    from llmkit.synth.generate import _faker, _hash_ordered
+    from llmkit.synth.kinds.sampler import _faker, _hash_ordered
 
     ours = _faker("it_IT")
     cities = next(p for p in ours.factories[0].providers if hasattr(p, "cities")).cities

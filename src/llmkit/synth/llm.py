@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from llmkit.generation.structured import parse_json_object, schema_errors
 from llmkit.generation.types import ChatMessage, SamplingParams
-from llmkit.synth.spec import PLACEHOLDER, ColumnSpec, TableSpec
+from llmkit.synth.kinds.llm import PLACEHOLDER
+from llmkit.synth.spec import ColumnSpec, TableSpec
 
 if TYPE_CHECKING:
     from llmkit.generation.service import Engine
