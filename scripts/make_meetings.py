@@ -5,8 +5,8 @@
 Needs Debian's espeak-ng and sox (with libsox-fmt-mp3). Writes NAME.mp3 (16 kHz mono, 24 kbit/s) beside
 each script and NAME.lines.json with each line's start and end in the audio, the reference for timestamps.
 The rendered files are committed, so tests and benchmarks do not need these tools. A script marked
-`"held_out": true` was written after the extraction rules were tuned and is never used to tune them
-(benchmarks/minutes.py reports those meetings separately). Without NAME, every meeting is rendered again.
+`"new_patterns": true` carries the patterns of a reported meeting (benchmarks/minutes.py reports those
+meetings separately). Without NAME, every meeting is rendered again.
 """
 
 from __future__ import annotations

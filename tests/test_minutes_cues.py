@@ -1,4 +1,4 @@
-"""Minutes of short meetings the project never tuned on (benchmarks/meetings/*.json with "held_out": people
+"""Minutes of short meetings the project never tuned on (benchmarks/meetings/*.json with "new_patterns": people
 introduce themselves, requests to people by name are accepted, statements hand out tasks, contractions, one
 decision): from the exact script, from audio through the real Whisper tiny.en, with the real embedded model."""
 
@@ -18,10 +18,10 @@ from llmkit.minutes.llm import PROMPT_TEXTS, echoes_prompt
 from llmkit.minutes.service import _clean_title, stated_topic
 
 MEETINGS = Path(__file__).parents[1] / "benchmarks" / "meetings"
-HELD_OUT = sorted(
+NEW_MEETINGS = sorted(
     p.stem
     for p in MEETINGS.glob("*.json")
-    if not p.name.endswith(".lines.json") and json.loads(p.read_text()).get("held_out")
+    if not p.name.endswith(".lines.json") and json.loads(p.read_text()).get("new_patterns")
 )
 
 
@@ -38,11 +38,11 @@ def cue_items(sentence_list):
     return extract.find_action_items(sentence_list, extract.names_in(sentence_list))
 
 
-def test_there_are_several_held_out_meetings():
-    assert len(HELD_OUT) >= 4
+def test_there_are_several_new_patterns_meetings():
+    assert len(NEW_MEETINGS) >= 4
 
 
-@pytest.mark.parametrize("name", HELD_OUT)
+@pytest.mark.parametrize("name", NEW_MEETINGS)
 def test_cue_rules_on_the_exact_script(name):
     reference = script(name)
     lines = json.loads((MEETINGS / f"{name}.lines.json").read_text())
@@ -125,7 +125,7 @@ def test_a_title_that_echoes_our_prompt_is_rejected():
 
 
 def test_the_title_says_what_the_meeting_is_about():
-    topics = {name: stated_topic(extract.sentences(_script_segments(name))) for name in HELD_OUT}
+    topics = {name: stated_topic(extract.sentences(_script_segments(name))) for name in NEW_MEETINGS}
     assert topics["vendor-renewal"] == "Renewal of our ticket system contract"
     assert topics["data-migration"] == "Check-in for the database migration"
     launch = stated_topic(extract.sentences(_script_segments("launch-review")))
@@ -157,7 +157,7 @@ def pipeline(engine):
 
 
 @pytest.mark.parametrize("name", ["vendor-renewal", "onboarding-plan"])
-def test_minutes_of_held_out_meetings_from_the_script(pipeline, tmp_path, name):
+def test_minutes_of_new_patterns_meetings_from_the_script(pipeline, tmp_path, name):
     reference = script(name)
     source = script_as_transcript(MEETINGS / f"{name}.lines.json", tmp_path / f"{name}.txt")
     minutes = pipeline.run(source, tmp_path / "out")
@@ -167,7 +167,7 @@ def test_minutes_of_held_out_meetings_from_the_script(pipeline, tmp_path, name):
     assert minutes.title and not echoes_prompt(minutes.title, " ".join(x[1] for x in reference["lines"]))
 
 
-def test_minutes_of_a_held_out_meeting_from_audio(pipeline, tmp_path):
+def test_minutes_of_a_new_patterns_meeting_from_audio(pipeline, tmp_path):
     """Through the real Whisper tiny.en: names may be misheard, but no common word becomes an attendee, and a
     request and its acceptance stay one item."""
     reference = script("vendor-renewal")
