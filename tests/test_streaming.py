@@ -102,3 +102,18 @@ def test_every_event_serialises_the_same_way():
         assert json.loads(to_json_line(event)) == expected == event.to_dict()
         head, data, blank = to_sse(event).split("\n", 2)
         assert head == f"event: {event.type}" and json.loads(data.removeprefix("data: ")) == expected
+
+
+def test_generate_json_is_constrained_where_it_can_be_and_keeps_the_raw_text_otherwise(engine):
+    from llmkit import ChatMessage
+    from llmkit.generation import backend_installed, generate_json
+
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "people": {"type": "integer"}},
+              "required": ["city", "people"]}  # fmt: skip
+    messages = [ChatMessage("user", "Describe a city as JSON with the keys city and people.")]
+    plain = generate_json(engine, messages, schema, max_new_tokens=24, backend="transformers", retries=1)
+    assert not plain.constrained and plain.attempts >= 1 and plain.raw  # validated; the raw reply kept either way
+    assert (plain.value is None) == bool(plain.errors)
+    if backend_installed("llamacpp"):
+        grammar = generate_json(engine, messages, schema, max_new_tokens=60, backend="llamacpp")
+        assert grammar.constrained and grammar.attempts == 1 and isinstance(grammar.value["people"], int)

@@ -11,7 +11,7 @@ from llmkit.generation.backends.base import (
     register_backend,
 )
 from llmkit.generation.service import Engine
-from llmkit.generation.structured import parse_json_object, schema_errors
+from llmkit.generation.structured import JsonReply, generate_json, parse_json_object, schema_errors
 from llmkit.generation.types import (
     CancelToken,
     ChatMessage,
@@ -38,6 +38,7 @@ __all__ = [
     "GenerationEvent",
     "GenerationResult",
     "GenerationStats",
+    "JsonReply",
     "Prompt",
     "SamplingParams",
     "TextDelta",
@@ -45,6 +46,7 @@ __all__ = [
     "backend_installed",
     "backend_names",
     "collect",
+    "generate_json",
     "parse_json_object",
     "register_backend",
     "schema_errors",

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llmkit.generation.types import ChatMessage, SamplingParams
+
+if TYPE_CHECKING:
+    from llmkit.generation.service import Engine
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
@@ -76,3 +82,46 @@ def schema_errors(value: Any, schema: dict[str, Any], path: str = "$") -> list[s
             if key in value:
                 errors += schema_errors(value[key], sub, f"{path}.{key}")
     return errors
+
+
+@dataclass(frozen=True)
+class JsonReply:
+    """A model's reply under a JSON Schema, with how it was obtained."""
+
+    value: dict | None  # the object, valid under the schema; None when every attempt failed
+    raw: str  # the last reply's text, kept (also when it stayed invalid)
+    attempts: int
+    constrained: bool  # the backend's decoding was held to the schema
+    errors: tuple[str, ...] = ()  # why the last reply was refused; empty when valid
+
+
+def generate_json(
+    engine: Engine,
+    messages: list[ChatMessage],
+    schema: dict[str, Any],
+    *,
+    max_new_tokens: int,
+    model: str | None = None,
+    backend: str | None = None,
+    retries: int = 2,
+    retry_temperature: float = 0.7,
+) -> JsonReply:
+    """One object under `schema`: decoding constrained where the backend can (llama.cpp grammar, a
+    server's structured output), every reply validated, failures retried with seeded sampling (greedy
+    first, so a run repeats), the raw text kept when it stays invalid. The caller states the schema in
+    its prompt too: small models follow a schema they can read better."""
+    constrained = engine.capabilities(model, backend).json_schema
+    raw, errors = "", ("no reply",)
+    for attempt in range(1, retries + 2):
+        params = SamplingParams(
+            max_new_tokens=max_new_tokens,
+            temperature=0.0 if attempt == 1 else retry_temperature,
+            seed=None if attempt == 1 else attempt,
+            json_schema=schema if constrained else None,
+        )
+        raw = engine.generate(messages, model=model, backend=backend, params=params).text
+        value = parse_json_object(raw)
+        errors = tuple(schema_errors(value, schema)) if value is not None else ("no JSON object in the reply",)
+        if not errors:
+            return JsonReply(value, raw, attempt, constrained)
+    return JsonReply(None, raw, retries + 1, constrained, errors)
