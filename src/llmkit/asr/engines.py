@@ -20,7 +20,7 @@ from llmkit.asr.types import Segment, TranscriptionOptions, Word
 from llmkit.config import Settings
 from llmkit.errors import ConfigError, EndpointError, MissingAssetError, ModelFileError
 from llmkit.extras import require
-from llmkit.models.assets import WHISPER_TINY_EN
+from llmkit.models import WHISPER_TINY_EN
 
 EMBEDDED_ASR_NAMES = {"tiny.en", "whisper-tiny.en", "embedded"}
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from llmkit.asr.audio import AudioError, probe_duration, read_windows
+from llmkit.asr.audio import SAMPLE_RATE, AudioError, probe_duration, read_windows
 from llmkit.asr.engines import AsrEngine, create_asr_engine
 from llmkit.asr.files import TranscriptWriter
-from llmkit.asr.types import Segment, Transcript, TranscriptionOptions, TranscriptionProgress
+from llmkit.asr.types import (
+    Segment,
+    Transcript,
+    TranscriptionOptions,
+    TranscriptionProgress,
+    TranscriptionSegment,
+)
 from llmkit.config import Settings, load_settings
 from llmkit.errors import LlmkitError
 
@@ -18,7 +24,7 @@ class NoSpeechError(LlmkitError):
         super().__init__(f"{path}: no speech found in {duration:.0f} s of audio (silence, music or noise only)")
 
 
-TranscriptionEvent = Segment | TranscriptionProgress
+TranscriptionEvent = TranscriptionSegment | TranscriptionProgress
 
 
 class Transcriber:
@@ -49,8 +55,8 @@ class Transcriber:
         engine = self.engine
         for window in read_windows(path, self.options.window_s):
             for segment in engine.transcribe_window(window.samples, self.options):
-                yield _shifted(segment, window.start)
-            done = window.start + len(window.samples) / 16000
+                yield TranscriptionSegment.of(_shifted(segment, window.start))
+            done = window.start + len(window.samples) / SAMPLE_RATE
             yield TranscriptionProgress(done, max(total, done))
 
     def stream_to(
@@ -63,9 +69,9 @@ class Transcriber:
                 if isinstance(event, TranscriptionProgress):
                     duration = event.seconds_total
                 else:
-                    segments.append(event)
+                    segments.append(event.segment)
                     if writer:
-                        writer.add(event)
+                        writer.add(event.segment)
                 yield event
             if not segments:
                 raise NoSpeechError(str(path), duration)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from llmkit.events import Event
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,29 @@ class Transcript:
 
 
 @dataclass(frozen=True)
-class TranscriptionProgress:
+class TranscriptionSegment(Segment, Event):
+    """A segment as the stream yields it: a Segment (timed from the start of the file) on the wire."""
+
+    type: ClassVar[str] = "transcription.segment"
+
+    @classmethod
+    def of(cls, segment: Segment) -> TranscriptionSegment:
+        return cls(segment.start, segment.end, segment.text, segment.words)
+
+    @property
+    def segment(self) -> Segment:
+        """The plain segment, as a transcript keeps it."""
+        return Segment(self.start, self.end, self.text, self.words)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **Segment.to_dict(self)}
+
+
+@dataclass(frozen=True)
+class TranscriptionProgress(Event):
     """Emitted after each window: how much of the audio is done."""
+
+    type: ClassVar[str] = "transcription.progress"
 
     seconds_done: float
     seconds_total: float

@@ -95,7 +95,7 @@ def _first_seconds(source: Path, seconds: float, folder: Path) -> Path:
 
     import numpy as np
 
-    from llmkit.asr.audio import SAMPLE_RATE, read_windows
+    from llmkit.asr import SAMPLE_RATE, read_windows
 
     window = next(read_windows(source, window_s=seconds))
     samples = np.clip(np.asarray(window.samples)[: int(seconds * SAMPLE_RATE)], -1.0, 1.0)
