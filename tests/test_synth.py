@@ -286,7 +286,7 @@ class _ScriptedEngine:
         return backend or "transformers"  # the fake writes every reply itself: no grammar backend to move to
 
     def capabilities(self, model=None, backend=None):
-        from llmkit.generation.backends.base import BackendCapabilities
+        from llmkit.generation import BackendCapabilities
 
         return BackendCapabilities()  # unconstrained, as transformers: replies are validated and retried
 

@@ -18,8 +18,7 @@ def synth_group() -> None:
 @synth_group.command("templates")
 def templates_command() -> None:
     """The built-in dataset templates."""
-    from llmkit.synth import template_names
-    from llmkit.synth.service import template_path
+    from llmkit.synth import template_names, template_path
 
     for name in template_names():
         first = template_path(name).read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
@@ -30,7 +29,7 @@ def templates_command() -> None:
 @click.argument("template")
 def show_command(template: str) -> None:
     """Print a template's spec (YAML), to copy and edit."""
-    from llmkit.synth.service import template_path
+    from llmkit.synth import template_path
 
     click.echo(template_path(template).read_text(encoding="utf-8"), nl=False)
 
@@ -38,7 +37,7 @@ def show_command(template: str) -> None:
 @synth_group.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of dataset specs (for editors: yaml-language-server, VS Code)."""
-    from llmkit.synth.schema import spec_json_schema
+    from llmkit.synth import spec_json_schema
 
     click.echo(json.dumps(spec_json_schema(), indent=2))
 
@@ -62,8 +61,7 @@ def run_command(
 
     An interrupted run started again with the same arguments resumes after its last finished batch.
     """
-    from llmkit.synth import resolve_spec, run
-    from llmkit.synth.service import resume_point, space_needed
+    from llmkit.synth import resolve_spec, resume_point, run, space_needed
 
     dataset = resolve_spec(spec, rows, seed)
     total = sum(table.rows for table in dataset.tables)
@@ -99,7 +97,7 @@ def report_command(data: str, spec: str | None, reference: str | None, out: str 
 
 
 def _write_report(data: Path, spec, reference: str | None, out: Path) -> None:
-    from llmkit.synth.report import build_report, write_report
+    from llmkit.synth import build_report, write_report
 
     report = build_report(data, spec, Path(reference) if reference else None)
     json_path, html_path = write_report(report, out)

@@ -5,7 +5,17 @@ to CSV / JSONL / Parquet / SQLite / HF datasets, and a quality report (llmkit.sy
 from llmkit.synth.generate import ExpressionFailed, GenerationFailed, generate
 from llmkit.synth.kinds import ColumnKind, register_kind
 from llmkit.synth.output import OutputError
-from llmkit.synth.service import SynthProgress, resolve_spec, run, template_names
+from llmkit.synth.report import build_report, load_tables, write_report
+from llmkit.synth.schema import spec_json_schema
+from llmkit.synth.service import (
+    SynthProgress,
+    resolve_spec,
+    resume_point,
+    run,
+    space_needed,
+    template_names,
+    template_path,
+)
 from llmkit.synth.spec import DatasetSpec, SpecError, load_spec, parse_spec
 
 __all__ = [
@@ -16,11 +26,18 @@ __all__ = [
     "OutputError",
     "SpecError",
     "SynthProgress",
+    "build_report",
     "generate",
     "load_spec",
+    "load_tables",
     "parse_spec",
     "register_kind",
     "resolve_spec",
+    "resume_point",
     "run",
+    "space_needed",
+    "spec_json_schema",
     "template_names",
+    "template_path",
+    "write_report",
 ]

@@ -16,13 +16,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmkit.generation.structured import parse_json_object, schema_errors
-from llmkit.generation.types import ChatMessage, SamplingParams
+from llmkit.generation import ChatMessage, SamplingParams, parse_json_object, schema_errors
 from llmkit.synth.kinds.llm import PLACEHOLDER
 from llmkit.synth.spec import ColumnSpec, TableSpec
 
 if TYPE_CHECKING:
-    from llmkit.generation.service import Engine
+    from llmkit.generation import Engine
 
 DEFAULT_RETRIES = 3
 _SENTENCE_END = re.compile(r"[.!?]")

@@ -298,7 +298,7 @@ def _llm_factory(spec: DatasetSpec, model: str | None, engine: Any) -> Any:
         from llmkit.synth.llm import LlmColumn
 
         if holder["engine"] is None:
-            from llmkit.generation.service import Engine
+            from llmkit.generation import Engine
 
             holder["engine"] = Engine()
         return LlmColumn(column, table, spec.seed, holder["engine"], model)
