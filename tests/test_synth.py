@@ -490,3 +490,12 @@ def test_product_reviews_template_into_sqlite_with_foreign_keys(tmp_path):
 
     assert all(rating == 3 or (rating >= 4) == (sentiment(text) >= 0) for rating, text, _, _ in rows)
     assert "tone" not in [d[1] for d in db.execute("PRAGMA table_info(reviews)")]  # hidden column
+
+
+def test_run_progress_events_serialise_like_every_other_stream(tmp_path):
+    from llmkit.events import to_json_line
+
+    events = list(run(resolve_spec("customers", rows=5), tmp_path / "out", "csv"))
+    lines = [json.loads(to_json_line(event)) for event in events]
+    assert lines and all(line["type"] == "synth.progress" for line in lines)
+    assert lines[-1] == {"type": "synth.progress", "table": "customers", "done": 5, "total": 5}

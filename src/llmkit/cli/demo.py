@@ -109,8 +109,7 @@ def _first_seconds(source: Path, seconds: float, folder: Path) -> Path:
 
 
 def _demo_synth(engine: Any, model: str | None, quick: bool) -> None:
-    from llmkit.synth import resolve_spec, run
-    from llmkit.synth.report import build_report, load_tables, write_report
+    from llmkit.synth import build_report, load_tables, resolve_spec, run, write_report
 
     spec = resolve_spec("product_reviews", rows=2 if quick else 3)  # products; ~5 reviews each, model-written
     out = Path(tempfile.mkdtemp(prefix="llmkit-demo-synth-"))

@@ -16,9 +16,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from llmkit.errors import InvalidInputError
+from llmkit.events import Event
 from llmkit.synth.export import WRITERS, open_writer
 from llmkit.synth.generate import (
     BATCH_ROWS,
@@ -79,7 +80,8 @@ def resolve_spec(name_or_path: str, rows: int | None = None, seed: int | None = 
 
 
 @dataclass(frozen=True)
-class SynthProgress:
+class SynthProgress(Event):
+    type: ClassVar[str] = "synth.progress"
     table: str
     done: int
     total: int
