@@ -310,8 +310,8 @@ def run_runtime(runtime: str, rounds: int, new_tokens: int) -> dict:
         rates.append(result.stats.tokens_per_s)
     events = list(engine.stream("Count from one to twenty.", max_new_tokens=40))
     deltas = sum(isinstance(e, TextDelta) for e in events)
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "people": {"type": "integer"}},
-              "required": ["city", "people"]}  # fmt: skip
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 24},
+              "people": {"type": "integer"}}, "required": ["city", "people"], "additionalProperties": False}  # fmt: skip
     valid = 0
     for seed in range(5):
         text = engine.generate("Describe a city.", max_new_tokens=60, json_schema=schema, temperature=0.8, seed=seed).text
