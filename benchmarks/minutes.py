@@ -134,7 +134,8 @@ def rules_quality(names: list[str]) -> list[dict]:
     from llmkit.minutes import extract
     from llmkit.minutes.chunking import chunk_sentences, token_counter
     from llmkit.minutes.evaluation import action_item_score, score, word_error_rate
-    from llmkit.minutes.service import MinutesOptions, reduce_notes
+    from llmkit.minutes import MinutesOptions
+    from llmkit.minutes.reduce import reduce_notes
     from llmkit.asr.types import Segment
 
     count, _ = token_counter("smollm2-135m-instruct")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from llmkit.errors import EndpointError, InvalidInputError
 from llmkit.generation.types import Finished, GenerationResult, GenerationStats, TextDelta
 from llmkit.minutes import MinutesOptions, MinutesPipeline, TranscriptTooLongError
 from llmkit.minutes.evaluation import action_item_score, score, word_error_rate
-from llmkit.minutes.service import grounded_prose
+from llmkit.minutes.grounding import grounded_prose
 
 MEETINGS = Path(__file__).parents[1] / "benchmarks" / "meetings"
 
@@ -141,14 +142,17 @@ class ScriptedEngine:
     def resolve(self, name):
         return self.real.resolve(name)
 
+    def capabilities(self, model=None, backend=None):
+        return self.real.capabilities(model, backend)
+
     def _next(self) -> str:
         self.calls += 1
         if self.fail_on_call and self.calls >= self.fail_on_call:
             raise EndpointError("http://127.0.0.1:9/v1", "connection lost midway")
         return self.replies[(self.calls - 1) % len(self.replies)]
 
-    def generate(self, messages, **kwargs):
-        self.requests.append(kwargs)
+    def generate(self, messages, params=None, **kwargs):
+        self.requests.append({**kwargs, **(asdict(params) if params else {})})
         return GenerationResult(self._next(), STATS)
 
     def stream(self, messages, **kwargs):
@@ -243,7 +247,7 @@ def test_cli_transcribe_writes_files_and_help(tmp_path):
 def test_cue_rules_for_requests_replies_and_decisions():
     from llmkit.asr.types import Segment
     from llmkit.minutes.extract import find_action_items, find_decisions, sentences
-    from llmkit.minutes.service import reduce_notes
+    from llmkit.minutes.reduce import reduce_notes
     from llmkit.minutes.types import ChunkNotes
 
     said = sentences(
@@ -286,7 +290,7 @@ def test_json_schema_reaches_the_backends_that_can_constrain(engine):
 
 
 def test_batch_api_skips_done_meetings_and_reports_failures(pipeline, tmp_path):
-    from llmkit.minutes.service import stream_batch
+    from llmkit.minutes import stream_batch
 
     good = script_transcript("office-move", tmp_path)
     bad = tmp_path / "empty.txt"

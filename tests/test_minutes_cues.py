@@ -11,11 +11,11 @@ import pytest
 from test_minutes import ScriptedEngine
 
 from llmkit.asr.types import Segment
-from llmkit.minutes import MinutesOptions, MinutesPipeline
-from llmkit.minutes import extract
+from llmkit.minutes import MinutesOptions, MinutesPipeline, extract
 from llmkit.minutes.evaluation import action_item_score, normalize_words, score, script_as_transcript
+from llmkit.minutes.grounding import clean_title as _clean_title
+from llmkit.minutes.grounding import stated_topic
 from llmkit.minutes.llm import PROMPT_TEXTS, echoes_prompt
-from llmkit.minutes.service import _clean_title, stated_topic
 
 MEETINGS = Path(__file__).parents[1] / "benchmarks" / "meetings"
 NEW_MEETINGS = sorted(

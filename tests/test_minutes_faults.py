@@ -15,8 +15,7 @@ from test_minutes import ScriptedEngine
 
 from llmkit.asr import AudioError, OutputError, Transcriber, TranscriptWriter, output_folders, read_transcript
 from llmkit.errors import EndpointError, InvalidInputError, LlmkitError
-from llmkit.minutes import MinutesOptions, MinutesPipeline, MinutesProgress
-from llmkit.minutes.service import stream_batch
+from llmkit.minutes import MinutesOptions, MinutesPipeline, MinutesProgress, stream_batch
 
 MEETINGS = Path(__file__).parents[1] / "benchmarks" / "meetings"
 SHORT = MEETINGS / "trade-fair.mp3"  # 40 seconds

@@ -77,8 +77,14 @@ def _report(failures: list[tuple[str, str]]) -> None:
 @click.option("--force", is_flag=True, help="Redo files whose transcript is already in --out.")
 def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timestamps, no_vad, force) -> None:
     """Transcribe AUDIO files (any format ffmpeg reads) with timestamps, showing progress."""
-    from llmkit.asr import TRANSCRIPT_FORMATS, Transcriber, TranscriptionOptions, TranscriptWriter, output_folders
-    from llmkit.asr.types import TranscriptionProgress
+    from llmkit.asr import (
+        TRANSCRIPT_FORMATS,
+        Transcriber,
+        TranscriptionOptions,
+        TranscriptionProgress,
+        TranscriptWriter,
+        output_folders,
+    )
 
     chosen = _formats(formats, TRANSCRIPT_FORMATS)
     options = TranscriptionOptions(language=language, word_timestamps=word_timestamps, vad=not no_vad)
@@ -162,9 +168,7 @@ def minutes(inputs, out, model, backend, asr_model, asr_engine, language, format
 
 def run_minutes(pipeline, sources: list[Path], out: Path, force: bool, as_json: bool) -> list[tuple[str, str]]:
     """Renders `stream_batch`: progress, the streamed summary, the minutes; returns the failures."""
-    from llmkit.minutes import MinutesDelta, MinutesDone
-    from llmkit.minutes.render import to_markdown
-    from llmkit.minutes.service import stream_batch
+    from llmkit.minutes import MinutesDelta, MinutesDone, stream_batch, to_markdown
 
     progress, failures, streamed = _Progress(), [], set()
     for item in stream_batch(pipeline, sources, out, force):

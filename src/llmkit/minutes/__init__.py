@@ -1,9 +1,10 @@
 """Meeting minutes: audio or transcript in, grounded minutes out (md, json, html, docx), streamed."""
 
-from pathlib import Path
+import pathlib
 
+from llmkit.minutes.batch import BatchEvent, is_done, meeting_folder, stream_batch
 from llmkit.minutes.chunking import TranscriptTooLongError
-from llmkit.minutes.render import MINUTES_FORMATS, write_minutes
+from llmkit.minutes.render import MINUTES_FORMATS, to_markdown, write_minutes
 from llmkit.minutes.service import MinutesOptions, MinutesPipeline
 from llmkit.minutes.types import (
     ActionItem,
@@ -17,13 +18,14 @@ from llmkit.minutes.types import (
 )
 
 # A 3-minute, four-voice scripted meeting (made with espeak-ng); its script is next to it.
-SAMPLE_MEETING = Path(__file__).parent / "samples" / "sample-meeting.mp3"
+SAMPLE_MEETING = pathlib.Path(__file__).parent / "samples" / "sample-meeting.mp3"
 
 __all__ = [
     "MINUTES_FORMATS",
     "SAMPLE_MEETING",
     "ActionItem",
     "Attendee",
+    "BatchEvent",
     "Decision",
     "Minutes",
     "MinutesDelta",
@@ -33,5 +35,9 @@ __all__ = [
     "MinutesPipeline",
     "MinutesProgress",
     "TranscriptTooLongError",
+    "is_done",
+    "meeting_folder",
+    "stream_batch",
+    "to_markdown",
     "write_minutes",
 ]

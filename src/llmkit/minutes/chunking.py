@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llmkit.asr.files import short_clock
+from llmkit.asr import short_clock
 from llmkit.errors import LlmkitError
 from llmkit.minutes.extract import Sentence
 
@@ -31,7 +31,7 @@ class Chunk:
 
 def token_counter(model_name: str) -> tuple[Callable[[str], int], str]:
     """The model's tokenizer from the tokenizer lab; a 4-characters-per-token estimate if it has none here."""
-    from llmkit.tokens.sources import resolve_tokenizer
+    from llmkit.tokens import resolve_tokenizer
 
     try:
         engine = resolve_tokenizer(model_name).engine

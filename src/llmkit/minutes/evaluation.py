@@ -88,7 +88,7 @@ def action_item_score(expected: list[dict], found: list) -> Score:
 
 def script_as_transcript(lines_file: Path, target: Path) -> Path:
     """A scripted meeting's timed lines (`NAME.lines.json`) as a transcript file: what a perfect ASR gives."""
-    from llmkit.asr.files import short_clock
+    from llmkit.asr import short_clock
 
     lines = json.loads(lines_file.read_text())
     target.write_text("".join(f"[{short_clock(line['start'])}] {line['text']}\n" for line in lines))

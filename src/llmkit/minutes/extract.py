@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from llmkit.asr.types import Segment
+from llmkit.asr import Segment
 from llmkit.minutes.types import ActionItem, ChunkNotes, Decision
-
 
 # Spoken English is full of contractions ("I'll", "you're gonna"); the rules below match the long forms, so
 # every sentence is expanded once, as it is made. Longest patterns first.

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmkit.errors import UnsupportedError
-from llmkit.generation.structured import parse_json_object
-from llmkit.generation.types import ChatMessage, TextDelta
+from llmkit.generation import ChatMessage, JsonReply, SamplingParams, TextDelta, generate_json
 from llmkit.minutes.types import ActionItem, ChunkNotes, Decision
+
+if TYPE_CHECKING:
+    from llmkit.generation import Engine
 
 SYSTEM = "You are a precise assistant that writes meeting minutes. Use only facts stated in the transcript."
 JSON_RETRIES = 2
@@ -55,23 +56,17 @@ NOTES_MAX_TOKENS = 1400
 
 
 class ModelWriter:
-    """Asks the generation engine focused questions; knows whether its backend can constrain JSON."""
+    """Asks the generation engine focused questions, as prose or as JSON under a schema."""
 
-    def __init__(self, engine: Any, model: str | None, backend: str | None) -> None:
+    def __init__(self, engine: Engine, model: str | None, backend: str | None) -> None:
         self.engine, self.model, self.backend = engine, model, backend
 
     def _messages(self, prompt: str) -> list[ChatMessage]:
         return [ChatMessage("system", SYSTEM), ChatMessage("user", prompt)]
 
     def stream(self, prompt: str, max_new_tokens: int, stop: tuple[str, ...] = ()) -> Iterator[str]:
-        events = self.engine.stream(
-            self._messages(prompt),
-            model=self.model,
-            backend=self.backend,
-            max_new_tokens=max_new_tokens,
-            repetition_penalty=1.15,
-            stop=stop,
-        )
+        params = SamplingParams(max_new_tokens=max_new_tokens, repetition_penalty=1.15, stop=stop)
+        events = self.engine.stream(self._messages(prompt), model=self.model, backend=self.backend, params=params)
         for event in events:
             if isinstance(event, TextDelta):
                 yield event.text
@@ -79,54 +74,29 @@ class ModelWriter:
     def ask(self, prompt: str, max_new_tokens: int, stop: tuple[str, ...] = ()) -> str:
         return "".join(self.stream(prompt, max_new_tokens, stop)).strip()
 
-    def ask_json(self, prompt: str, schema: dict[str, Any], max_new_tokens: int) -> tuple[dict | None, str, int]:
-        """(parsed object or None, last raw reply, attempts used)."""
-        raw = ""
-        for attempt in range(1, JSON_RETRIES + 2):
-            raw = self._json_reply(prompt, schema, max_new_tokens, attempt)
-            parsed = parse_json_object(raw)
-            if parsed is not None and _valid(parsed, schema):
-                return parsed, raw, attempt
-        return None, raw, JSON_RETRIES + 1
-
-    def _json_reply(self, prompt: str, schema: dict[str, Any], max_new_tokens: int, attempt: int) -> str:
+    def ask_json(self, prompt: str, schema: dict[str, Any], max_new_tokens: int) -> JsonReply:
+        """An object under `schema` (constrained where the backend can, validated, retried, raw text kept).
+        The schema is stated in the prompt too: small models follow a schema they can read better."""
         stated = f"{prompt}\n\n{JSON_INSTRUCTION}\n{json.dumps(schema)}"
-        # Greedy first; a retry samples (seeded, so runs repeat), since greedy would only give the same reply again.
-        sampling = {"temperature": 0.0} if attempt == 1 else {"temperature": RETRY_TEMPERATURE, "seed": attempt}
-        request = dict(model=self.model, backend=self.backend, max_new_tokens=max_new_tokens, **sampling)
-        try:
-            result = self.engine.generate(self._messages(stated), json_schema=schema, **request)
-        except UnsupportedError:  # this backend cannot constrain: ask plainly and validate
-            result = self.engine.generate(self._messages(stated), **request)
-        return result.text
-
-
-def _valid(value: dict, schema: dict[str, Any]) -> bool:
-    """The checks the minutes rely on: required keys present, lists of the declared item shape."""
-    for key in schema.get("required", []):
-        if key not in value:
-            return False
-    for key, spec in schema.get("properties", {}).items():
-        if key in value and spec.get("type") == "array":
-            if not isinstance(value[key], list):
-                return False
-            item_type = spec["items"].get("type")
-            expected = dict if item_type == "object" else str
-            if not all(isinstance(item, expected) for item in value[key]):
-                return False
-            if item_type == "object":
-                needed = spec["items"].get("required", [])
-                if not all(all(isinstance(item.get(k), str) for k in needed) for item in value[key]):
-                    return False
-    return True
+        return generate_json(
+            self.engine,
+            self._messages(stated),
+            schema,
+            max_new_tokens=max_new_tokens,
+            model=self.model,
+            backend=self.backend,
+            retries=JSON_RETRIES,
+            retry_temperature=RETRY_TEMPERATURE,
+        )
 
 
 def llm_notes(writer: ModelWriter, part: int, chunk_text: str) -> tuple[ChunkNotes, int]:
     """The `llm` extractor: the model returns everything for one chunk as schema-checked JSON."""
     prompt = f"Transcript of part of a meeting:\n{chunk_text}\n\n{NOTES_INSTRUCTION}"
-    parsed, raw, attempts = writer.ask_json(prompt, NOTES_SCHEMA, max_new_tokens=NOTES_MAX_TOKENS)
+    reply = writer.ask_json(prompt, NOTES_SCHEMA, max_new_tokens=NOTES_MAX_TOKENS)
+    parsed, attempts = reply.value, reply.attempts
     if parsed is None:
-        return ChunkNotes(part=part, raw=raw), attempts
+        return ChunkNotes(part=part, raw=reply.raw), attempts
     items = [
         ActionItem(i["owner"].strip() or "unassigned", i["task"].strip(), i.get("due", "").strip())
         for i in parsed["action_items"]

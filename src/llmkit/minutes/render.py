@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from llmkit.asr.files import OutputError, short_clock
+from llmkit.asr import OutputError, short_clock
 from llmkit.errors import InvalidInputError
 from llmkit.extras import require
 from llmkit.minutes.types import Minutes

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from llmkit.events import Event
 
 
 @dataclass
@@ -62,7 +64,8 @@ class Minutes:
 
 
 @dataclass(frozen=True)
-class MinutesProgress:
+class MinutesProgress(Event):
+    type: ClassVar[str] = "minutes.progress"
     stage: str  # transcribe | map | reduce | write
     done: float  # parts done, or seconds of audio
     total: float
@@ -70,15 +73,20 @@ class MinutesProgress:
 
 
 @dataclass(frozen=True)
-class MinutesDelta:
+class MinutesDelta(Event):
     """A piece of the minutes' prose (summary) as the model writes it."""
 
+    type: ClassVar[str] = "minutes.delta"
     text: str
 
 
 @dataclass(frozen=True)
-class MinutesDone:
+class MinutesDone(Event):
+    type: ClassVar[str] = "minutes.done"
     minutes: Minutes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "minutes": self.minutes.to_dict()}
 
 
 MinutesEvent = MinutesProgress | MinutesDelta | MinutesDone
