@@ -131,12 +131,11 @@ def rules_quality(names: list[str]) -> list[dict]:
     writes the prose), through the pipeline's own map and reduce: from the embedded Whisper's transcript and
     from the script. Minutes of compute instead of the full run's hour on two loaded cores."""
     from llmkit.asr import Transcriber
-    from llmkit.minutes import extract
+    from llmkit.asr.types import Segment
+    from llmkit.minutes import MinutesOptions, extract
     from llmkit.minutes.chunking import chunk_sentences, token_counter
     from llmkit.minutes.evaluation import action_item_score, score, word_error_rate
-    from llmkit.minutes import MinutesOptions
     from llmkit.minutes.reduce import reduce_notes
-    from llmkit.asr.types import Segment
 
     count, _ = token_counter("smollm2-135m-instruct")
     budget = MinutesOptions().part_tokens

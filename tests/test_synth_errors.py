@@ -17,7 +17,7 @@ from test_cli import run as run_cli
 
 from llmkit.errors import LlmkitError
 from llmkit.synth import parse_spec, resolve_spec, run
-from llmkit.synth.expressions import Expression, ExpressionError
+from llmkit.synth.expressions import Expression
 
 
 def _spec_file(tmp_path: Path, columns: list[str], rules: str = "", rows: int = 30, batch: int = 10) -> Path:
