@@ -1,5 +1,5 @@
-"""The `llmkit` command: thin adapters over the capabilities' public faces."""
+"""The `llmkit` command: thin adapters over the capabilities' public faces (entry point: llmkit.cli.main:main)."""
 
-from llmkit.cli.main import cli, main
+from llmkit.cli.main import cli
 
-__all__ = ["cli", "main"]
+__all__ = ["cli"]

@@ -52,17 +52,17 @@ def run_demo(engine: Any, model: str | None, backend: str | None, quick: bool) -
 
 
 def _demo_generation(engine: Any, model: str | None, backend: str | None, quick: bool) -> None:
-    from llmkit.cli.main import _load_with_status, _render, _stats_line
+    from llmkit.cli.render import load_with_status, render_generation, stats_line
     from llmkit.generation import CancelToken
 
-    _load_with_status(engine, model, backend)
+    load_with_status(engine, model, backend)
     question = "Give three short tips for writing a clear prompt for a language model."
     click.echo(f"> {question}\n")
     cancel = CancelToken()
     events = engine.stream(question, model=model, backend=backend, cancel=cancel,
                            max_new_tokens=48 if quick else 160, repetition_penalty=1.1)  # fmt: skip
-    done = _render(events, echo=True, cancel=cancel)
-    click.echo(_stats_line(done), err=True)
+    done = render_generation(events, echo=True, cancel=cancel)
+    click.echo(stats_line(done), err=True)
     _demo_token_counts(done.text)
 
 
@@ -76,7 +76,7 @@ def _demo_token_counts(text: str) -> None:
 
 
 def _demo_minutes(model: str | None, backend: str | None, quick: bool) -> None:
-    from llmkit.cli.meetings import run_minutes
+    from llmkit.cli.render import render_minutes_batch
     from llmkit.minutes import SAMPLE_MEETING, MinutesOptions, MinutesPipeline
 
     out = Path(tempfile.mkdtemp(prefix="llmkit-demo-minutes-"))
@@ -84,7 +84,7 @@ def _demo_minutes(model: str | None, backend: str | None, quick: bool) -> None:
     length = f"its first {QUICK_MEETING_S:.0f} s" if quick else "3 min"
     click.echo(f"\nMeeting minutes from the sample recording ({SAMPLE_MEETING.name}, {length}, four voices):")
     pipeline = MinutesPipeline(MinutesOptions(model=model, backend=backend))
-    failures = run_minutes(pipeline, [meeting], out / "minutes", force=True, as_json=False)
+    failures = render_minutes_batch(pipeline, [meeting], out / "minutes", force=True, as_json=False)
     if failures:
         raise LlmkitError(failures[0][1])
 

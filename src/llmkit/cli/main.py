@@ -7,25 +7,20 @@ captures only the answer. Every llmkit error becomes one `error: ...` line and e
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from llmkit.cli.render import err, load_with_status, render_generation, stats_line
 from llmkit.cli.textio import clean_text, read_stdin_text
 from llmkit.config import config_file_path, describe_settings, load_settings
 from llmkit.errors import InvalidInputError, LlmkitError
 from llmkit.generation import (
     CancelToken,
     ChatMessage,
-    Finished,
-    GenerationEvent,
     GenerationResult,
-    TextDelta,
 )
 
 if TYPE_CHECKING:
@@ -83,70 +78,6 @@ def _require_prompt(prompt: str) -> str:
     return prompt
 
 
-def _err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _load_with_status(engine: Engine, model: str | None, backend: str | None) -> None:
-    entry = engine.resolve(model)
-    name = engine.backend_name(entry, backend)
-    _err(f"loading {entry.name} ({name})...")
-    if entry.gguf_file is not None and name == "transformers":
-        _err("  (the first load converts the GGUF once, 20-60 s; later loads read the cache)")
-    engine.backend_for(model, backend)
-
-
-def _render(events: Iterator[GenerationEvent], echo: bool, cancel: CancelToken) -> Finished:
-    """Print deltas as they come. Ctrl-C cancels: generation stops before the next token and the stats
-    of what was produced still print. Before the first token (loading, prefill, a server that does not
-    answer) Ctrl-C interrupts at once, as does a second Ctrl-C."""
-    finished = None
-    progress = {"started": False}
-    with _ctrl_c_cancels(cancel, progress):
-        for event in events:
-            progress["started"] = True
-            if isinstance(event, TextDelta) and echo:
-                click.echo(event.text, nl=False)
-            elif isinstance(event, Finished):
-                finished = event
-    if echo:
-        click.echo()
-    assert finished is not None
-    return finished
-
-
-@contextmanager
-def _ctrl_c_cancels(cancel: CancelToken, progress: dict[str, bool]) -> Iterator[None]:
-    # A signal handler rather than catching KeyboardInterrupt: the exception could land inside the
-    # backend's generator and end it before it reports what it produced. Until something was produced
-    # there is nothing to lose, and a blocking wait (a silent server) would otherwise ignore the cancel.
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum: int, frame: Any) -> None:
-        cancel.cancel()
-        signal.signal(signal.SIGINT, previous)
-        if not progress["started"]:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _stats_line(done: Finished) -> str:
-    s = done.stats
-    return (
-        f"[{s.model} · {s.backend}] {s.prompt_tokens if s.prompt_tokens is not None else '?'} prompt + "
-        f"{s.completion_tokens} new tokens · "
-        f"ttft {s.ttft_s * 1000:.0f} ms · {s.tokens_per_s:.1f} tok/s · {s.finish_reason}"
-    )
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="llmkit")
 def cli() -> None:
@@ -183,17 +114,17 @@ def generate(prompt: str, as_json: bool, **opts: Any) -> None:
     system = clean_text(opts["system"], "--system") if opts["system"] else None
     sampling = _sampling(opts)
     engine = _engine(opts)
-    _load_with_status(engine, opts["model"], opts["backend"])
+    load_with_status(engine, opts["model"], opts["backend"])
     cancel = CancelToken()
     events = engine.stream(
         prompt, model=opts["model"], backend=opts["backend"], system=system, cancel=cancel, **sampling
     )
-    done = _render(events, echo=not as_json, cancel=cancel)
+    done = render_generation(events, echo=not as_json, cancel=cancel)
     if as_json:
         result = GenerationResult(text=done.text, stats=done.stats)
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        _err(_stats_line(done))
+        err(stats_line(done))
     if cancel.cancelled:
         sys.exit(130)  # interrupted by the user, as a shell expects, after printing what was produced
 
@@ -205,11 +136,11 @@ def chat(**opts: Any) -> None:
     sampling = _sampling(opts)
     system = clean_text(opts["system"], "--system") if opts["system"] else None
     engine = _engine(opts)
-    _load_with_status(engine, opts["model"], opts["backend"])
+    load_with_status(engine, opts["model"], opts["backend"])
     history: list[ChatMessage] = [ChatMessage("system", system)] if system else []
     # Bytes that are not UTF-8 must not end the session (and its history): keep them, then replace them.
     sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
-    _err("chat ready: /reset clears the history, /exit leaves")
+    err("chat ready: /reset clears the history, /exit leaves")
     while True:
         try:
             line = clean_text(input("you> "), "your message")
@@ -220,25 +151,25 @@ def chat(**opts: Any) -> None:
             return
         if line.strip() == "/reset":
             history = history[:1] if system else []
-            _err("(history cleared)")
+            err("(history cleared)")
             continue
         if not line.strip():
             continue
         history.append(ChatMessage("user", line))
         if engine.fit_history(history, opts["max_new_tokens"], opts["model"], opts["backend"]):
-            _err("(dropped the oldest exchanges to fit the context window)")
+            err("(dropped the oldest exchanges to fit the context window)")
         click.echo("assistant> ", nl=False)
         cancel = CancelToken()
         events = engine.stream(list(history), model=opts["model"], backend=opts["backend"], cancel=cancel,
                                **sampling)  # fmt: skip
         try:
-            done = _render(events, echo=True, cancel=cancel)
+            done = render_generation(events, echo=True, cancel=cancel)
         except (KeyboardInterrupt, LlmkitError) as exc:  # the session and its history go on
             history.pop()
-            _err("\n(interrupted before the answer began)" if isinstance(exc, KeyboardInterrupt) else f"\nerror: {exc}")
+            err("\n(interrupted before the answer began)" if isinstance(exc, KeyboardInterrupt) else f"\nerror: {exc}")
             continue
         history.append(ChatMessage("assistant", done.text))
-        _err(_stats_line(done))
+        err(stats_line(done))
 
 
 @cli.command()
@@ -278,13 +209,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _err("interrupted")
+        err("interrupted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except LlmkitError as exc:
-        _err(f"error: {exc}")
+        err(f"error: {exc}")
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)

@@ -7,12 +7,12 @@ meeting already done is skipped unless --force. A failed rerun never destroys an
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from llmkit.cli.render import Progress, bar, render_minutes_batch
 from llmkit.errors import LlmkitError
 
 
@@ -22,33 +22,6 @@ def _formats(value: str, known: tuple[str, ...]) -> tuple[str, ...]:
     if unknown or not chosen:
         raise click.BadParameter(f"{', '.join(unknown) or 'none given'}; choose from {', '.join(known)}")
     return chosen
-
-
-class _Progress:
-    """One updating status line on stderr (a plain line per update when stderr is not a terminal)."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last = ""
-
-    def show(self, text: str) -> None:
-        if text == self.last:
-            return
-        self.last = text
-        if self.tty:
-            click.echo(f"\r\033[K{text}", err=True, nl=False)
-        else:
-            click.echo(text, err=True)
-
-    def done(self) -> None:
-        if self.tty and self.last:
-            click.echo("", err=True)
-        self.last = ""
-
-
-def _bar(fraction: float, width: int = 24) -> str:
-    filled = int(round(fraction * width))
-    return "[" + "#" * filled + "-" * (width - filled) + f"] {fraction:4.0%}"
 
 
 def _report(failures: list[tuple[str, str]]) -> None:
@@ -89,7 +62,7 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
     chosen = _formats(formats, TRANSCRIPT_FORMATS)
     options = TranscriptionOptions(language=language, word_timestamps=word_timestamps, vad=not no_vad)
     transcriber = Transcriber(engine=asr_engine, model=asr_model, options=options)
-    progress, failures = _Progress(), []
+    progress, failures = Progress(), []
     sources = [Path(a) for a in audio]
     folders = output_folders(sources, Path(out)) if out else [None] * len(sources)
     for source, folder in zip(sources, folders, strict=True):
@@ -100,7 +73,7 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
             writer = TranscriptWriter(folder, chosen) if folder else None
 
             def on_progress(event: TranscriptionProgress, name: str = source.name) -> None:
-                progress.show(f"{name} {_bar(event.fraction)} of the audio")
+                progress.show(f"{name} {bar(event.fraction)} of the audio")
 
             transcript = transcriber.transcribe(source, writer=writer, on_progress=on_progress)
             progress.done()
@@ -163,34 +136,4 @@ def minutes(inputs, out, model, backend, asr_model, asr_engine, language, format
         asr_model=asr_model,
         language=language,
     )
-    _report(run_minutes(MinutesPipeline(options), [Path(i) for i in inputs], Path(out), force, as_json))
-
-
-def run_minutes(pipeline, sources: list[Path], out: Path, force: bool, as_json: bool) -> list[tuple[str, str]]:
-    """Renders `stream_batch`: progress, the streamed summary, the minutes; returns the failures."""
-    from llmkit.minutes import MinutesDelta, MinutesDone, stream_batch, to_markdown
-
-    progress, failures, streamed = _Progress(), [], set()
-    for item in stream_batch(pipeline, sources, out, force):
-        source, event = item.source, item.event
-        if item.skipped:
-            click.echo(f"{source}: already done in {item.folder} (--force to redo)", err=True)
-        elif item.error is not None:
-            progress.done()
-            failures.append((str(source), str(item.error)))
-            click.echo(f"error: {item.error}", err=True)
-        elif isinstance(event, MinutesDelta):
-            if source not in streamed:
-                progress.done()
-                click.echo("Summary: ", nl=False, err=as_json)
-                streamed.add(source)
-            click.echo(event.text, nl=False, err=as_json)
-        elif isinstance(event, MinutesDone):
-            click.echo("", err=as_json)
-            result = event.minutes
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else "\n" + to_markdown(result))
-            click.echo(f"{source}: minutes in {item.folder} ({result.stats.get('total_s', 0):.0f} s)", err=True)
-        else:
-            fraction = event.done / event.total if event.total else 1.0
-            progress.show(f"{source.name} {event.stage:<10} {_bar(fraction)} {event.message}")
-    return failures
+    _report(render_minutes_batch(MinutesPipeline(options), [Path(i) for i in inputs], Path(out), force, as_json))
