@@ -87,7 +87,7 @@ def run_reference(rounds: int, new_tokens: int) -> dict:
 
 
 def _llamacpp_render(llm):
-    from llmkit.tokens.templates import render
+    from llmkit.models import render_chat_template as render
 
     template = llm.metadata["tokenizer.chat_template"]
     bos, eos = (llm._model.token_get_text(t) for t in (llm.token_bos(), llm.token_eos()))

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-HANG_GUARD_S = 600  # only against hangs; the commands take seconds
+HANG_GUARD_S = 1800  # only against hangs; the commands take seconds
 
 
 def run(*args, stdin: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -45,7 +45,7 @@ def _run_everything(out: Path, hash_seed: str, formats: list[str]) -> None:
     jobs = [f"{name}:{fmt}:{ROWS.get(name, OTHER_ROWS)}" for name in _templates_without_llm() for fmt in formats]
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONWARNINGS": "ignore"}
     done = subprocess.run(
-        [sys.executable, "-c", RUN_ALL, str(out), *jobs], env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-c", RUN_ALL, str(out), *jobs], env=env, capture_output=True, text=True, timeout=1800
     )
     assert done.returncode == 0, done.stderr[-3000:]
 

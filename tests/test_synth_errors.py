@@ -55,7 +55,7 @@ def _failed_cleanly(result: subprocess.CompletedProcess, *words: str) -> str:
 def test_an_expression_failing_on_a_row_names_column_and_row_and_keeps_finished_batches(tmp_path, expression, error):
     column = f'{{name: b, kind: expression, expression: "{expression}"}}'
     spec = _spec_file(tmp_path, ["{name: a, sampler: integer, min: 1, max: 9}", column])
-    result = run_cli("synth", "run", str(spec), "-o", str(tmp_path / "out"), timeout=120)  # a hang guard only
+    result = run_cli("synth", "run", str(spec), "-o", str(tmp_path / "out"), timeout=1200)  # a hang guard only
     _failed_cleanly(result, "t.b, row 25", error, "20 rows of this table were written")
     rows = list(csv.DictReader((tmp_path / "out" / "t.csv").open(encoding="utf-8")))
     assert [int(r["id"]) for r in rows] == list(range(1, 21))  # the two finished batches are on disk
@@ -84,7 +84,7 @@ for source in sys.argv[1:]:
 def test_expressions_cannot_build_huge_values():
     # In a child process: unbounded, some of these fill the memory or compute for hours (the timeout only
     # keeps a regression from hanging the suite).
-    done = subprocess.run([sys.executable, "-c", EVALUATE, *HUGE], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", EVALUATE, *HUGE], capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-2000:]
     outcomes = dict(json.loads(line) for line in done.stdout.splitlines())
     assert outcomes.keys() == set(HUGE)
@@ -123,7 +123,7 @@ def test_rows_below_one_are_refused(tmp_path, template, rows):
 
 
 def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_generating(tmp_path):
-    result = run_cli("synth", "run", "orders", "--rows", str(10**13), "-o", str(tmp_path / "out"), timeout=120)
+    result = run_cli("synth", "run", "orders", "--rows", str(10**13), "-o", str(tmp_path / "out"), timeout=1200)
     _failed_cleanly(result, f"{tmp_path / 'out'}: not enough disk space", "as csv", "lower --rows")
     assert not (tmp_path / "out").exists()
 
@@ -219,7 +219,7 @@ def test_a_disk_that_fills_midway_keeps_finished_batches_and_resumes_to_the_same
     size = (tmp_path / "whole" / "t.csv").stat().st_size
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     full = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT, str(size // 3), *args, str(tmp_path / "full")],
-                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+                          capture_output=True, text=True, env=env, timeout=1200)  # fmt: skip
     line = _failed_cleanly(full, str(tmp_path / "full" / "t.csv"), "cannot write", "finished batch(es) are kept")
     kept = int(re.search(r"the (\d+) finished batch", line).group(1))
     assert 3 <= kept < 20

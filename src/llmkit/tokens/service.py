@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmkit.errors import InvalidInputError
+from llmkit.models import render_chat_template  # the renderer generation uses: the lab shows what is sent
 from llmkit.tokens.sources import ResolvedTokenizer, available_names, builtin_tokenizers, resolve_tokenizer
-from llmkit.tokens.templates import CHAT_FORMATS, check_messages, check_roles, render
+from llmkit.tokens.templates import CHAT_FORMATS, check_messages, check_roles
 from llmkit.tokens.types import Encoding, RenderedPrompt, RoundTrip, SpecialTokens, TokenCount
 
 DEFAULT_COMPARE = ("smollm2", "llama3", "mistral", "qwen2", "cl100k", "o200k")
@@ -226,7 +227,7 @@ def render_chat(
     template, template_name = _pick_template(resolved, chat_format)
     if template_name in CHAT_FORMATS:
         check_roles(CHAT_FORMATS[template_name], messages)
-    text = render(
+    text = render_chat_template(
         template,
         messages,
         add_generation_prompt=add_generation_prompt,

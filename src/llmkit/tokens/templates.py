@@ -152,19 +152,3 @@ def check_roles(chat_format: ChatFormat, messages: list[dict[str, str]]) -> None
                     f"the {chat_format.name} format needs user/assistant turns to alternate, "
                     f"starting with the user; turn {index + 1} is {role!r}"
                 )
-
-
-def render(
-    template: str,
-    messages: list[dict[str, str]],
-    *,
-    add_generation_prompt: bool,
-    bos_token: str = "",
-    eos_token: str = "",
-) -> str:
-    """The model layer's renderer (the one generation uses), so the lab shows what the model is sent."""
-    from llmkit.models import render_chat_template
-
-    return render_chat_template(
-        template, messages, add_generation_prompt=add_generation_prompt, bos_token=bos_token, eos_token=eos_token
-    )
