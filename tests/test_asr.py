@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import threading
@@ -155,6 +156,7 @@ class _TranscriptionServer(BaseHTTPRequestHandler):
     engine = None
     fail_after = 10**6
     requests = 0
+    received: list[dict[str, list[str]]] = []  # each request's form fields (name -> values), as sent
 
     def do_POST(self):  # noqa: N802
         cls = type(self)
@@ -165,15 +167,18 @@ class _TranscriptionServer(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"error": "overloaded"}')
             return
-        start = body.index(b"RIFF")
-        end = body.index(b"\r\n--", start)
-        with wave.open(__import__("io").BytesIO(body[start:end])) as audio:
+        fields, files = _multipart(self.headers["Content-Type"], body)
+        cls.received.append(fields)
+        with wave.open(io.BytesIO(files["file"])) as audio:
             samples = np.frombuffer(audio.readframes(audio.getnframes()), "<i2").astype(np.float32) / 32767
-        segments = list(cls.engine.transcribe_window(samples, TranscriptionOptions()))
+        words = "word" in fields.get("timestamp_granularities[]", [])
+        segments = list(cls.engine.transcribe_window(samples, TranscriptionOptions(word_timestamps=words)))
         reply = {
             "text": " ".join(s.text for s in segments),
             "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segments],
         }
+        if words:  # what the OpenAI API sends only when word granularity was asked for
+            reply["words"] = [{"start": w.start, "end": w.end, "word": w.text} for s in segments for w in s.words]
         data = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -185,10 +190,28 @@ class _TranscriptionServer(BaseHTTPRequestHandler):
         pass
 
 
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]], dict[str, bytes]]:
+    """A multipart/form-data body parsed by the standard library: form fields (repeated names kept) and files."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields: dict[str, list[str]] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_filename():
+            files[name] = part.get_payload(decode=True)
+        else:
+            fields.setdefault(name, []).append(part.get_payload(decode=True).decode())
+    return fields, files
+
+
 @pytest.fixture()
 def transcription_server(transcriber):
     _TranscriptionServer.engine = transcriber.engine
     _TranscriptionServer.requests = 0
+    _TranscriptionServer.received = []
     _TranscriptionServer.fail_after = 10**6
     port = free_port()
     server = HTTPServer(("127.0.0.1", port), _TranscriptionServer)
@@ -203,8 +226,23 @@ def test_openai_compatible_endpoint(transcription_server, tmp_path):
     transcript = remote.transcribe(OFFICE)
     assert word_error_rate(script_text("office-move"), transcript.text) < 0.3
     assert max(s.end for s in transcript.segments) > 100
+    sent = _TranscriptionServer.received
+    assert len(sent) >= 3 and all(f == {"model": ["whisper-1"], "response_format": ["verbose_json"]} for f in sent)
 
     _TranscriptionServer.requests, _TranscriptionServer.fail_after = 0, 1
     with pytest.raises(EndpointError, match="HTTP 500"):
         remote.transcribe(OFFICE, writer=TranscriptWriter(tmp_path))
     assert "office" in (tmp_path / "transcript.txt").read_text().lower()  # the first window is kept
+
+
+def test_openai_endpoint_is_sent_the_language_and_word_timestamps(transcription_server):
+    settings = load_settings(openai_base_url=transcription_server)
+    options = TranscriptionOptions(window_s=40, language="en", word_timestamps=True)
+    transcript = Transcriber(settings, engine="openai", options=options).transcribe(OFFICE)
+    assert len(_TranscriptionServer.received) >= 3
+    for fields in _TranscriptionServer.received:
+        assert fields["model"] == ["whisper-1"] and fields["response_format"] == ["verbose_json"]
+        assert fields["language"] == ["en"] and fields["timestamp_granularities[]"] == ["segment", "word"]
+    words = [w for s in transcript.segments for w in s.words]
+    assert len(words) > 100 and all(s.start <= w.start < s.end for s in transcript.segments for w in s.words)
+
