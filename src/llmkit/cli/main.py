@@ -184,6 +184,7 @@ def demo(quick: bool, **opts: Any) -> None:
 
 def _register_subcommands() -> None:
     from llmkit.cli.meetings import minutes, transcribe
+    from llmkit.cli.serve import serve_command
     from llmkit.cli.synth import synth_group
     from llmkit.cli.tokens import tokens_group
 
@@ -191,6 +192,7 @@ def _register_subcommands() -> None:
     cli.add_command(synth_group)
     cli.add_command(transcribe)
     cli.add_command(minutes)
+    cli.add_command(serve_command)
     cli.add_command(serve_command)
     from llmkit.cli.ui import ui_command  # noqa: I001 - the web UI (issue 13)
     cli.add_command(ui_command)

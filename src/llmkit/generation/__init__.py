@@ -10,6 +10,7 @@ from llmkit.generation.backends.base import (
     backend_names,
     register_backend,
 )
+from llmkit.generation.batching import ContinuousBatcher
 from llmkit.generation.service import Engine
 from llmkit.generation.structured import JsonReply, generate_json, parse_json_object, schema_errors
 from llmkit.generation.types import (
@@ -32,6 +33,7 @@ __all__ = [
     "BaseBackend",
     "CancelToken",
     "ChatMessage",
+    "ContinuousBatcher",
     "Engine",
     "FinishReason",
     "Finished",
