@@ -193,7 +193,6 @@ def _register_subcommands() -> None:
     cli.add_command(transcribe)
     cli.add_command(minutes)
     cli.add_command(serve_command)
-    cli.add_command(serve_command)
     from llmkit.cli.ui import ui_command  # noqa: I001 - the web UI (issue 13)
     cli.add_command(ui_command)
 
