@@ -16,11 +16,12 @@ import click
 from llmkit.cli.render import err, load_with_status, render_generation, stats_line
 from llmkit.cli.textio import clean_text, read_stdin_text
 from llmkit.config import config_file_path, describe_settings, load_settings
-from llmkit.errors import InvalidInputError, LlmkitError
+from llmkit.errors import InvalidInputError, LlmkitError, UnsupportedError
 from llmkit.generation import (
     CancelToken,
     ChatMessage,
     GenerationResult,
+    Prompt,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +73,19 @@ def _sampling(opts: dict[str, Any]) -> dict[str, Any]:
     return sampling
 
 
+def _require_chat_template(engine: Engine, opts: dict[str, Any], command: str, instead: str) -> None:
+    """A base model has no chat template: a chat prompt would be a made-up transcript it was never trained
+    on, so say so before loading anything (an endpoint's server applies its own template)."""
+    from llmkit.models import has_chat_template
+
+    entry = engine.resolve(opts["model"])
+    if engine.backend_name(entry, opts["backend"]) != "openai" and not has_chat_template(entry):
+        raise UnsupportedError(
+            f"{entry.name} is a base model with no chat template, so `llmkit {command}` cannot format "
+            f'messages for it; use `{instead} "text to continue"` (plain completion)'
+        )
+
+
 def _require_prompt(prompt: str) -> str:
     if not prompt.strip():
         raise InvalidInputError("the prompt is empty; give some text (or '-' to read it from stdin)")
@@ -108,16 +122,22 @@ def models(as_json: bool) -> None:
 @click.argument("prompt")
 @_apply(_MODEL_OPTIONS + _SAMPLING_OPTIONS)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (text and stats) at the end.")
-def generate(prompt: str, as_json: bool, **opts: Any) -> None:
+@click.option("--raw", is_flag=True, help="Plain completion: the model continues PROMPT as is, no chat template.")
+def generate(prompt: str, as_json: bool, raw: bool, **opts: Any) -> None:
     """Stream a completion for PROMPT ('-' reads it from stdin)."""
     prompt = _require_prompt(read_stdin_text() if prompt == "-" else clean_text(prompt, "the prompt"))
     system = clean_text(opts["system"], "--system") if opts["system"] else None
+    if raw and system:
+        raise InvalidInputError("--system needs a chat template, which --raw skips; put the text in the prompt")
     sampling = _sampling(opts)
     engine = _engine(opts)
+    if not raw:
+        _require_chat_template(engine, opts, "generate", "llmkit generate --raw")
     load_with_status(engine, opts["model"], opts["backend"])
     cancel = CancelToken()
+    request = Prompt(raw=prompt) if raw else prompt
     events = engine.stream(
-        prompt, model=opts["model"], backend=opts["backend"], system=system, cancel=cancel, **sampling
+        request, model=opts["model"], backend=opts["backend"], system=system, cancel=cancel, **sampling
     )
     done = render_generation(events, echo=not as_json, cancel=cancel)
     if as_json:
@@ -136,6 +156,7 @@ def chat(**opts: Any) -> None:
     sampling = _sampling(opts)
     system = clean_text(opts["system"], "--system") if opts["system"] else None
     engine = _engine(opts)
+    _require_chat_template(engine, opts, "chat", "llmkit generate --raw")
     load_with_status(engine, opts["model"], opts["backend"])
     history: list[ChatMessage] = [ChatMessage("system", system)] if system else []
     # Bytes that are not UTF-8 must not end the session (and its history): keep them, then replace them.
@@ -195,6 +216,8 @@ def _register_subcommands() -> None:
     cli.add_command(serve_command)
     from llmkit.cli.ui import ui_command  # noqa: I001 - the web UI (issue 13)
     cli.add_command(ui_command)
+    from llmkit.cli.compare import compare, recommend  # noqa: I001 - model comparison and selection (issue 15)
+    cli.add_command(compare), cli.add_command(recommend)
 
 
 _register_subcommands()

@@ -28,7 +28,8 @@ class ModelEntry:
     name: str
     hub_id: str = ""
     family: str = ""
-    params_b: float = 0.0  # billions of parameters (total; MoE active count goes in notes)
+    params_b: float = 0.0  # billions of parameters (total)
+    active_params_b: float = 0.0  # a mixture of experts: parameters read per token (0 = all of them)
     context_length: int = 0
     license: str = ""
     languages: tuple[str, ...] = ()
@@ -279,6 +280,7 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         hub_id="mistralai/Mixtral-8x7B-Instruct-v0.1",
         family="mixtral",
         params_b=46.7,
+        active_params_b=12.9,
         context_length=32768,
         license="Apache-2.0",
         languages=("en", "fr", "it", "de", "es"),

@@ -373,3 +373,16 @@ def _load_error(entry: ModelEntry, source: str, exc: Exception) -> Exception:
         f"hub id {entry.hub_id or source} in the local Hugging Face cache, or network access to download it",
         f"could not be loaded ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
     )
+
+
+def has_chat_template(entry: ModelEntry) -> bool:
+    """Whether the model ships a chat template: the catalog says so for its entries; a GGUF file says so in
+    its metadata; other models are assumed to (their tokenizer decides when it loads)."""
+    if not entry.chat_template:
+        return False
+    gguf = entry.gguf_file if entry.source != "catalog" else None
+    if gguf is None or not gguf.is_file():
+        return True
+    from gguf import GGUFReader
+
+    return "tokenizer.chat_template" in GGUFReader(str(gguf)).fields
