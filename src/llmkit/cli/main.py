@@ -210,6 +210,7 @@ def _register_subcommands() -> None:
     from llmkit.cli.tokens import tokens_group
 
     cli.add_command(tokens_group)
+    from llmkit.cli.labs import register_labs; register_labs(cli)  # noqa: I001 - inspect + quant labs (issue 14)
     cli.add_command(synth_group)
     cli.add_command(transcribe)
     cli.add_command(minutes)
