@@ -114,6 +114,7 @@ class _ModelRun:
         return CompareProgress(self.spec.text, self.index, self.count, stage, case, case_index, len(self.suite.cases))
 
     def events(self, text: str) -> Iterator[CompareEvent]:
+        started = time.perf_counter()
         yield self._progress("loading")
         memory = PeakMemory()
         try:
@@ -122,6 +123,8 @@ class _ModelRun:
             self.summary.error = _reason(exc)
             memory.stop()
             return
+        finally:
+            self.summary.wall_s = round(time.perf_counter() - started, 2)
         try:
             for number, case in enumerate(self.suite.cases, 1):
                 yield self._progress("case", case.id, number)
@@ -135,6 +138,7 @@ class _ModelRun:
         finally:
             memory.stop()
             engine.close()
+            self.summary.wall_s = round(time.perf_counter() - started, 2)
         self._summarise()
 
     def _load(self, memory: PeakMemory) -> tuple[Engine, ModelEntry]:

@@ -140,11 +140,12 @@ _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 @register_check("numeric")
 def _numeric(answer: str, expected: Any, options: dict[str, Any]) -> tuple[bool, str]:
-    """The first number in the answer, within `tolerance` (absolute; default 0) of the expected value."""
-    match = _NUMBER.search(answer)
-    if match is None:
+    """The last number in the answer (where "12 * 11 = 132" and worked answers put it), within `tolerance`
+    (absolute; default 0) of the expected value."""
+    numbers = _NUMBER.findall(answer)
+    if not numbers:
         return False, "no number in the answer"
-    got = float(match.group(0).replace(",", ""))
+    got = float(numbers[-1].replace(",", ""))
     tolerance = float(options.get("tolerance", 0))
     return math.isclose(got, float(expected), abs_tol=tolerance), f"got {got:g}"
 

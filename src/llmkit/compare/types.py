@@ -97,6 +97,7 @@ class ModelSummary:
     tokens_out: int = 0
     cost_usd: float = 0.0
     load_s: float | None = None
+    wall_s: float | None = None  # load, cases, bits per byte and unload: this model's share of the run
     peak_rss_mb: float | None = None  # the process's peak resident memory while this model ran
     load_rss_mb: float | None = None  # resident memory the load added
     bits_per_byte: float | None = None

@@ -245,10 +245,9 @@ _DIGIT_SPLITTING_PRE_TOKENIZERS = {"smollm", "starcoder", "refact"}
 
 
 def _match_reference_pre_tokenizer(tokenizer_json: Path, gguf: Path) -> None:
-    from gguf import GGUFReader
+    from llmkit.models.gguf_header import read_gguf_header
 
-    field = GGUFReader(str(gguf)).fields.get("tokenizer.ggml.pre")
-    pre_type = bytes(field.parts[field.data[0]]).decode() if field else ""
+    pre_type = str(read_gguf_header(gguf).metadata.get("tokenizer.ggml.pre") or "")
     if pre_type not in _DIGIT_SPLITTING_PRE_TOKENIZERS or not tokenizer_json.is_file():
         return
     data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
@@ -263,9 +262,12 @@ def gguf_weight_bits(gguf: Path) -> int:
     """Bits per weight of most of the GGUF's matrices (4 for Q4_0/Q4_1/Q4_K/IQ4, else 8 or 16)."""
     from collections import Counter
 
-    from gguf import GGUFReader
+    from gguf import GGMLQuantizationType
 
-    kinds = Counter(t.tensor_type.name for t in GGUFReader(str(gguf)).tensors if len(t.shape) == 2)
+    from llmkit.models.gguf_header import read_gguf_header
+
+    header = read_gguf_header(gguf)
+    kinds = Counter(GGMLQuantizationType(kind).name for _, dims, kind in header.tensor_types if dims == 2)
     common = kinds.most_common(1)[0][0] if kinds else "F32"
     if common.startswith(("Q4", "IQ4")):
         return 4
@@ -383,6 +385,6 @@ def has_chat_template(entry: ModelEntry) -> bool:
     gguf = entry.gguf_file if entry.source != "catalog" else None
     if gguf is None or not gguf.is_file():
         return True
-    from gguf import GGUFReader
+    from llmkit.models.gguf_header import read_gguf_header
 
-    return "tokenizer.chat_template" in GGUFReader(str(gguf)).fields
+    return "tokenizer.chat_template" in read_gguf_header(gguf).metadata
