@@ -1,6 +1,8 @@
 """Transcript files: written as the transcript grows (a crash keeps what was done), and read back.
 
-Formats: txt ("[hh:mm:ss] text" per segment), srt, vtt, json (this package's `Transcript.to_dict`).
+Formats: txt ("[hh:mm:ss] text" per segment), srt, vtt, json (this package's `Transcript.to_dict`). A diarized
+transcript carries its speakers: "[00:00:12] Dana: text" in txt, "Dana: text" in srt, a voice tag
+("<v Dana>text") in vtt, `speaker` on every segment in json; reading a file back finds them again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TextIO
 
-from llmkit.asr.types import Segment, Transcript, Word
+from llmkit.asr.types import Segment, Speaker, Transcript, Word
 from llmkit.errors import InvalidInputError, LlmkitError
 
 TRANSCRIPT_FORMATS = ("txt", "srt", "vtt", "json")
@@ -96,27 +98,21 @@ class TranscriptWriter:
         if not self._files:
             self._open()
         self.count += 1
-        text = segment.text.strip()
         try:
             for fmt, handle in self._files.items():
-                if fmt == "txt":
-                    handle.write(f"[{short_clock(segment.start)}] {text}\n")
-                elif fmt == "srt":
-                    start, end = clock(segment.start, ","), clock(segment.end, ",")
-                    handle.write(f"{self.count}\n{start} --> {end}\n{text}\n\n")
-                elif fmt == "vtt":
-                    handle.write(f"{clock(segment.start)} --> {clock(segment.end)}\n{text}\n\n")
-                else:
-                    handle.write(json.dumps(segment.to_dict(), ensure_ascii=False) + "\n")
+                handle.write(cue(fmt, segment, self.count))
                 handle.flush()
         except OSError as exc:
             raise OutputError(self.folder, exc) from exc
 
     def finish(self, transcript: Transcript) -> None:
-        """The transcript is complete: the files replace any earlier ones."""
+        """The transcript is complete: the files replace any earlier ones. Diarization comes after the
+        last segment, so a transcript with speakers is written again, whole, with them."""
         if not self._files:
             self._open()
         self.close()
+        if transcript.speakers:
+            self._rewrite(transcript)
         try:
             if "json" in self.formats:
                 data = json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1)
@@ -124,6 +120,17 @@ class TranscriptWriter:
             for fmt in self.formats:
                 os.replace(self._temporary(fmt), self.folder / f"transcript.{fmt}")
             self._temporary("partial").unlink(missing_ok=True)
+        except OSError as exc:
+            raise OutputError(self.folder, exc) from exc
+
+    def _rewrite(self, transcript: Transcript) -> None:
+        try:
+            for fmt in self._streams:
+                if fmt == "partial":
+                    continue
+                header = "WEBVTT\n\n" if fmt == "vtt" else ""
+                body = "".join(cue(fmt, s, n) for n, s in enumerate(transcript.segments, start=1))
+                self._temporary(fmt).write_text(header + body, encoding="utf-8")
         except OSError as exc:
             raise OutputError(self.folder, exc) from exc
 
@@ -145,6 +152,20 @@ class TranscriptWriter:
         self._files.clear()
 
 
+def cue(fmt: str, segment: Segment, number: int) -> str:
+    """One segment as a line (txt), a cue (srt, vtt) or a JSON line (the partial file), with its speaker."""
+    text = segment.text.strip()
+    if fmt == "txt":
+        return f"[{short_clock(segment.start)}] {segment.speaker + ': ' if segment.speaker else ''}{text}\n"
+    if fmt == "srt":
+        said = f"{segment.speaker}: {text}" if segment.speaker else text
+        return f"{number}\n{clock(segment.start, ',')} --> {clock(segment.end, ',')}\n{said}\n\n"
+    if fmt == "vtt":
+        said = f"<v {segment.speaker}>{text}" if segment.speaker else text
+        return f"{clock(segment.start)} --> {clock(segment.end)}\n{said}\n\n"
+    return json.dumps(segment.to_dict(), ensure_ascii=False) + "\n"
+
+
 def load_complete_transcript(folder: Path, source: Path) -> Transcript | None:
     """The finished transcript of `source` in `folder` (transcript.json is written only once a run
     completes), or None if there is none, it is unreadable, or it belongs to another file."""
@@ -154,7 +175,9 @@ def load_complete_transcript(folder: Path, source: Path) -> Transcript | None:
         if Path(data["source"]).resolve() != Path(source).resolve():
             return None
         segments = [
-            Segment(float(s["start"]), float(s["end"]), str(s["text"]), _words(s.get("words") or []))
+            Segment(
+                float(s["start"]), float(s["end"]), str(s["text"]), _words(s.get("words") or []), s.get("speaker", "")
+            )
             for s in data["segments"]
         ]
         transcript = Transcript(
@@ -164,6 +187,7 @@ def load_complete_transcript(folder: Path, source: Path) -> Transcript | None:
             data.get("language", "en"),
             data.get("engine", ""),
             data.get("model", ""),
+            speakers=[Speaker(**item) for item in data.get("speakers") or []],
         )
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -237,8 +261,39 @@ def read_transcript(path: Path) -> Transcript:
         segments = _txt_segments(raw)
     if not any(segment.text.strip() for segment in segments):
         raise InvalidInputError(f"{path}: the transcript has no text")
+    if suffix != "json":
+        segments = _speakers_from_text(segments, suffix == "vtt")
     duration = max(segment.end for segment in segments) if segments else 0.0
-    return Transcript(str(path), segments, duration=duration, engine="file", warnings=warnings)
+    transcript = Transcript(str(path), segments, duration=duration, engine="file", warnings=warnings)
+    transcript.speakers = _speakers_of(segments)
+    return transcript
+
+
+_VOICE_TAG = re.compile(r"^<v(?:\.[\w.-]+)?\s+([^>]{1,40})>\s*(.*?)(?:</v>)?$", re.S)
+_NAME_PREFIX = re.compile(r"^((?:SPEAKER_\d+)|(?:[A-Z][\w'.-]{0,20}(?: [A-Z][\w'.-]{0,20})?)):\s+(.*)$", re.S)
+
+
+def _speakers_from_text(segments: list[Segment], vtt: bool) -> list[Segment]:
+    """Speakers written into the text: a VTT voice tag, or "Name: " before most lines (so one "Decision: ..."
+    line is not taken for a person)."""
+    if vtt and any(_VOICE_TAG.match(s.text) for s in segments):
+        tagged = [(_VOICE_TAG.match(s.text), s) for s in segments]
+        return [Segment(s.start, s.end, m.group(2), s.words, m.group(1).strip()) if m else s for m, s in tagged]
+    prefixed = [(_NAME_PREFIX.match(s.text), s) for s in segments]
+    if sum(1 for m, _ in prefixed if m) * 2 <= len(segments) or len({m.group(1) for m, _ in prefixed if m}) < 1:
+        return segments
+    return [Segment(s.start, s.end, m.group(2), s.words, m.group(1)) if m else s for m, s in prefixed]
+
+
+def _speakers_of(segments: list[Segment]) -> list[Speaker]:
+    talk: dict[str, float] = {}
+    for segment in segments:
+        if segment.speaker:
+            talk[segment.speaker] = talk.get(segment.speaker, 0.0) + max(segment.end - segment.start, 0.0)
+    return [
+        Speaker(label, "" if label.startswith("SPEAKER_") else label, "as written in the transcript", round(t, 2))
+        for label, t in talk.items()
+    ]
 
 
 def _json_segments(raw: str, path: Path) -> list[Segment]:
@@ -261,7 +316,8 @@ def _json_segments(raw: str, path: Path) -> list[Segment]:
             words = _words(item.get("words") or [])
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InvalidInputError(f"{path}: segments[{index}] has a bad time: {exc}") from exc
-        segments.append(Segment(start, max(end, start), item["text"], words))
+        speaker = item.get("speaker") or ""
+        segments.append(Segment(start, max(end, start), item["text"], words, speaker if isinstance(speaker, str) else ""))
     return segments
 
 

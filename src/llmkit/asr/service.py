@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from llmkit.asr.audio import SAMPLE_RATE, AudioError, probe_duration, read_windows
+from llmkit.asr.diarization import DiarizationOptions, Diarizer, create_diarizer, diarize
 from llmkit.asr.engines import AsrEngine, create_asr_engine
 from llmkit.asr.files import TranscriptWriter
 from llmkit.asr.types import (
@@ -16,7 +18,12 @@ from llmkit.asr.types import (
     TranscriptionSegment,
 )
 from llmkit.config import Settings, load_settings
-from llmkit.errors import LlmkitError
+from llmkit.errors import InvalidInputError, LlmkitError, MissingExtraError
+
+DIARIZE_MODES = ("off", "auto", "on")
+# Names the speakers of a diarized transcript (the minutes package's evidence-based naming, passed in by
+# the caller so that this layer does not import the one above it).
+SpeakerNamer = Callable[[Transcript], Transcript]
 
 
 class NoSpeechError(LlmkitError):
@@ -41,6 +48,15 @@ class Transcriber:
         self._engine_name, self._model_name = engine, model
         self._engine: AsrEngine | None = None
         self.options = options or TranscriptionOptions()
+        if self.options.diarize not in DIARIZE_MODES:
+            raise InvalidInputError(f"diarize is {self.options.diarize!r}; choose from {', '.join(DIARIZE_MODES)}")
+        self._diarizer: Diarizer | None = None
+
+    @property
+    def diarizer(self) -> Diarizer:
+        if self._diarizer is None:
+            self._diarizer = create_diarizer(self.options.diarizer)
+        return self._diarizer
 
     @property
     def engine(self) -> AsrEngine:
@@ -53,16 +69,18 @@ class Transcriber:
         path = Path(path)
         total = _duration_or_zero(path)
         engine = self.engine
+        options = replace(self.options, word_timestamps=True) if self.options.diarize != "off" else self.options
         for window in read_windows(path, self.options.window_s):
-            for segment in engine.transcribe_window(window.samples, self.options):
+            for segment in engine.transcribe_window(window.samples, options):
                 yield TranscriptionSegment.of(_shifted(segment, window.start))
             done = window.start + len(window.samples) / SAMPLE_RATE
             yield TranscriptionProgress(done, max(total, done))
 
     def stream_to(
-        self, path: Path, writer: TranscriptWriter | None = None
+        self, path: Path, writer: TranscriptWriter | None = None, namer: SpeakerNamer | None = None
     ) -> Generator[TranscriptionEvent, None, Transcript]:
-        """`stream`, writing each segment as it comes; returns the finished transcript."""
+        """`stream`, writing each segment as it comes; returns the finished transcript, diarized (and its
+        speakers named by `namer`) if the options ask for it."""
         segments, duration = [], 0.0
         try:
             for event in self.stream(path):
@@ -75,19 +93,43 @@ class Transcriber:
                 yield event
             if not segments:
                 raise NoSpeechError(str(path), duration)
+            engine = self.engine
+            transcript = Transcript(
+                str(path), segments, duration, self.options.language or "en", engine.name, engine.model
+            )
+            transcript = self.diarized(path, transcript, namer)
         except BaseException:  # also a consumer that stops early (GeneratorExit)
             if writer:
                 writer.abandon()  # what was written stays on disk; an earlier result is never touched
             raise
-        engine = self.engine
-        transcript = Transcript(str(path), segments, duration, self.options.language or "en", engine.name, engine.model)
         if writer:
             writer.finish(transcript)
         return transcript
 
-    def transcribe(self, path: Path, writer: TranscriptWriter | None = None, on_progress=None) -> Transcript:
+    def diarized(self, path: Path, transcript: Transcript, namer: SpeakerNamer | None = None) -> Transcript:
+        """`transcript` with a speaker on every segment, as the options ask: in "auto" mode only when more
+        than one voice is heard, and a missing speakers extra is a warning there, not an error."""
+        mode = self.options.diarize
+        if mode == "off":
+            return transcript
+        options = DiarizationOptions(self.options.speakers, self.options.window_s)
+        try:
+            segments, speakers = diarize(path, transcript.segments, options, self.diarizer)
+        except MissingExtraError as exc:
+            if mode == "on":
+                raise
+            transcript.warnings.append(f"speakers not told apart: {exc}")
+            return transcript
+        if mode == "auto" and len(speakers) < 2:
+            return transcript
+        transcript = replace(transcript, segments=segments, speakers=speakers)
+        return namer(transcript) if namer else transcript
+
+    def transcribe(
+        self, path: Path, writer: TranscriptWriter | None = None, on_progress=None, namer: SpeakerNamer | None = None
+    ) -> Transcript:
         """The whole transcript; with a writer, each segment is on disk as soon as it is known."""
-        events = self.stream_to(path, writer)
+        events = self.stream_to(path, writer, namer)
         while True:
             try:
                 event = next(events)
@@ -110,4 +152,4 @@ def _shifted(segment: Segment, offset: float) -> Segment:
     if not offset:
         return segment
     words = tuple(type(w)(w.start + offset, w.end + offset, w.text, w.probability) for w in segment.words)
-    return Segment(segment.start + offset, segment.end + offset, segment.text, words)
+    return Segment(segment.start + offset, segment.end + offset, segment.text, words, segment.speaker)

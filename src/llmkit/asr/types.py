@@ -22,12 +22,32 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str = ""  # a name, or SPEAKER_n when nothing names them; "" when not diarized
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         if not self.words:
             data.pop("words")
+        if not self.speaker:
+            data.pop("speaker")
         return data
+
+
+@dataclass
+class Speaker:
+    """One voice the diarizer found: its label, the name evidence gave it (if any) and how long it spoke."""
+
+    label: str  # SPEAKER_n, as clustered
+    name: str = ""  # "" while nothing names them
+    evidence: str = ""  # the line that named them ("[00:00:12] I'm Dana from finance"), or the user's map
+    talk_s: float = 0.0
+
+    @property
+    def display(self) -> str:
+        return self.name or self.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -39,6 +59,7 @@ class Transcript:
     engine: str = ""
     model: str = ""
     warnings: list[str] = field(default_factory=list)  # problems in a transcript file read (kept, not dropped)
+    speakers: list[Speaker] = field(default_factory=list)  # empty when not diarized
 
     @property
     def text(self) -> str:
@@ -53,6 +74,7 @@ class Transcript:
             "model": self.model,
             "text": self.text,
             "segments": [s.to_dict() for s in self.segments],
+            **({"speakers": [s.to_dict() for s in self.speakers]} if self.speakers else {}),
         }
 
 
@@ -64,12 +86,12 @@ class TranscriptionSegment(Segment, Event):
 
     @classmethod
     def of(cls, segment: Segment) -> TranscriptionSegment:
-        return cls(segment.start, segment.end, segment.text, segment.words)
+        return cls(segment.start, segment.end, segment.text, segment.words, segment.speaker)
 
     @property
     def segment(self) -> Segment:
         """The plain segment, as a transcript keeps it."""
-        return Segment(self.start, self.end, self.text, self.words)
+        return Segment(self.start, self.end, self.text, self.words, self.speaker)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, **Segment.to_dict(self)}
@@ -97,4 +119,9 @@ class TranscriptionOptions:
     batch_size: int = 8
     beam_size: int = 1
     window_s: float = 600.0  # audio decoded and transcribed this much at a time: memory stays flat
+    # Who speaks when (needs `pip install 'llmkit[speakers]'`; turns word timestamps on): "on"; "auto": only
+    # when more than one voice is heard, and without the extra a warning instead of an error; "off".
+    diarize: str = "off"
+    diarizer: str = "resemblyzer"  # a name in the diarizer registry (asr/diarization.py)
+    speakers: int | None = None  # how many people speak, if known (None: found from the audio)
     extra: dict[str, Any] = field(default_factory=dict)

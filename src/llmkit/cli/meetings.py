@@ -24,6 +24,44 @@ def _formats(value: str, known: tuple[str, ...]) -> tuple[str, ...]:
     return chosen
 
 
+def _speakers(value: str | None) -> tuple[int | None, list[str]]:
+    """--speakers 3 (how many) or --speakers Dana,Omar,Ravi (who: the count, and names to choose from)."""
+    if not value:
+        return None, []
+    if value.strip().isdigit():
+        count = int(value)
+        if not 1 <= count <= 20:
+            raise click.BadParameter(f"{count}: between 1 and 20 speakers")
+        return count, []
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise click.BadParameter(f"{value!r}: a number, or names separated by commas")
+    return len(names), names
+
+
+def _speaker_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    from llmkit.minutes import parse_speaker_map
+
+    try:
+        return parse_speaker_map(list(pairs))
+    except LlmkitError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _diarize_option(default: str):
+    return click.option(
+        "--diarize/--no-diarize",
+        "diarize",
+        default=None,
+        help="Tell speakers apart (needs pip install 'llmkit[speakers]'). "
+        + ("Default: on when more than one voice is heard." if default == "auto" else "Default: off."),
+    )
+
+
+_SPEAKERS_HELP = "How many people speak (3), or who (Dana,Omar,Ravi): a hint for diarization and naming."
+_MAP_HELP = "Name a speaker yourself: SPEAKER_2=Dana (repeatable; wins over what the transcript says)."
+
+
 def _report(failures: list[tuple[str, str]]) -> None:
     if failures:
         click.echo(f"{len(failures)} file(s) failed:", err=True)
@@ -48,8 +86,15 @@ def _report(failures: list[tuple[str, str]]) -> None:
 @click.option("--word-timestamps", is_flag=True, help="Also time every word (json).")
 @click.option("--no-vad", is_flag=True, help="Transcribe silence too (VAD is on by default).")
 @click.option("--force", is_flag=True, help="Redo files whose transcript is already in --out.")
-def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timestamps, no_vad, force) -> None:
-    """Transcribe AUDIO files (any format ffmpeg reads) with timestamps, showing progress."""
+@_diarize_option("off")
+@click.option("--speakers", "speakers_hint", default=None, help=_SPEAKERS_HELP)
+@click.option("--speaker-map", "speaker_map", multiple=True, help=_MAP_HELP)
+def transcribe(
+    audio, out, formats, asr_model, asr_engine, language, word_timestamps, no_vad, force, diarize, speakers_hint,
+    speaker_map,
+) -> None:  # fmt: skip
+    """Transcribe AUDIO files (any format ffmpeg reads) with timestamps, showing progress; --diarize adds
+    who said what (speakers named from what they say, --speakers, --speaker-map)."""
     from llmkit.asr import (
         TRANSCRIPT_FORMATS,
         Transcriber,
@@ -58,10 +103,23 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
         TranscriptWriter,
         output_folders,
     )
+    from llmkit.minutes import name_speakers
 
     chosen = _formats(formats, TRANSCRIPT_FORMATS)
-    options = TranscriptionOptions(language=language, word_timestamps=word_timestamps, vad=not no_vad)
+    count, names = _speakers(speakers_hint)
+    mapping = _speaker_map(speaker_map)
+    options = TranscriptionOptions(
+        language=language,
+        word_timestamps=word_timestamps,
+        vad=not no_vad,
+        diarize="on" if diarize or (diarize is None and (count or mapping)) else "off",
+        speakers=count,
+    )
     transcriber = Transcriber(engine=asr_engine, model=asr_model, options=options)
+
+    def namer(transcript):
+        return name_speakers(transcript, names or None, mapping)
+
     progress, failures = Progress(), []
     sources = [Path(a) for a in audio]
     folders = output_folders(sources, Path(out)) if out else [None] * len(sources)
@@ -75,11 +133,15 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
             def on_progress(event: TranscriptionProgress, name: str = source.name) -> None:
                 progress.show(f"{name} {bar(event.fraction)} of the audio")
 
-            transcript = transcriber.transcribe(source, writer=writer, on_progress=on_progress)
+            transcript = transcriber.transcribe(source, writer=writer, on_progress=on_progress, namer=namer)
             progress.done()
             if folder is None:
                 for segment in transcript.segments:
-                    click.echo(f"[{segment.start:8.2f} -> {segment.end:8.2f}] {segment.text}")
+                    who = f"{segment.speaker}: " if segment.speaker else ""
+                    click.echo(f"[{segment.start:8.2f} -> {segment.end:8.2f}] {who}{segment.text}")
+                for speaker in transcript.speakers:
+                    how = f"named by {speaker.evidence}" if speaker.name else "no name found"
+                    click.echo(f"# {speaker.label}: {speaker.display}, {speaker.talk_s:.0f} s ({how})", err=True)
             else:
                 click.echo(
                     f"{source}: {len(transcript.segments)} segments, {transcript.duration:.0f} s -> {folder}", err=True
@@ -123,9 +185,18 @@ def transcribe(audio, out, formats, asr_model, asr_engine, language, word_timest
     "line (progress and the streamed summary go to stderr).",
 )
 @click.option("--force", is_flag=True, help="Redo meetings already done in --out.")
-def minutes(inputs, out, model, backend, asr_model, asr_engine, language, formats, extractor, as_json, force) -> None:
-    """Minutes from AUDIO or transcript files (txt/srt/vtt/json): summary streamed, files per meeting."""
+@_diarize_option("auto")
+@click.option("--speakers", "speakers_hint", default=None, help=_SPEAKERS_HELP)
+@click.option("--speaker-map", "speaker_map", multiple=True, help=_MAP_HELP)
+def minutes(
+    inputs, out, model, backend, asr_model, asr_engine, language, formats, extractor, as_json, force, diarize,
+    speakers_hint, speaker_map,
+) -> None:  # fmt: skip
+    """Minutes from AUDIO or transcript files (txt/srt/vtt/json): summary streamed, files per meeting. Who
+    said what comes from diarization (on when more than one voice is heard) and names from the transcript."""
     from llmkit.minutes import MINUTES_FORMATS, MinutesOptions, MinutesPipeline
+
+    count, names = _speakers(speakers_hint)
 
     options = MinutesOptions(
         model=model,
@@ -135,5 +206,9 @@ def minutes(inputs, out, model, backend, asr_model, asr_engine, language, format
         asr_engine=asr_engine,
         asr_model=asr_model,
         language=language,
+        diarize={True: "on", False: "off", None: "auto"}[diarize],
+        speakers=count,
+        speaker_names=names,
+        speaker_map=_speaker_map(speaker_map),
     )
     _report(render_minutes_batch(MinutesPipeline(options), [Path(i) for i in inputs], Path(out), force, as_json))

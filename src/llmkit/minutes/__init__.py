@@ -6,6 +6,7 @@ from llmkit.minutes.batch import BatchEvent, is_done, meeting_folder, stream_bat
 from llmkit.minutes.chunking import TranscriptTooLongError
 from llmkit.minutes.render import MINUTES_FORMATS, to_markdown, write_minutes
 from llmkit.minutes.service import MinutesOptions, MinutesPipeline
+from llmkit.minutes.speakers import name_speakers, parse_speaker_map
 from llmkit.minutes.types import (
     ActionItem,
     Attendee,
@@ -37,6 +38,8 @@ __all__ = [
     "TranscriptTooLongError",
     "is_done",
     "meeting_folder",
+    "name_speakers",
+    "parse_speaker_map",
     "stream_batch",
     "to_markdown",
     "write_minutes",

@@ -57,6 +57,7 @@ class Sentence:
     text: str  # as said (what the model reads)
     time: float  # estimated from the position inside its segment
     plain: str = field(default="", compare=False)  # contractions written out: what the rules read
+    speaker: str = field(default="", compare=False)  # who said it, in a diarized transcript
 
     def __post_init__(self) -> None:
         if not self.plain:
@@ -67,8 +68,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 
 
 def sentences(segments: list[Segment]) -> list[Sentence]:
-    """Sentences across segment boundaries (ASR windows cut mid-sentence), each timed by interpolating
-    inside the segment where it starts."""
+    """Sentences across segment boundaries (ASR windows cut mid-sentence) but never across a change of
+    speaker, each timed by interpolating inside the segment where it starts."""
+    result: list[Sentence] = []
+    turn: list[Segment] = []
+    for segment in segments:
+        if turn and segment.speaker != turn[-1].speaker:
+            result += _turn_sentences(turn)
+            turn = []
+        turn.append(segment)
+    return result + (_turn_sentences(turn) if turn else [])
+
+
+def _turn_sentences(segments: list[Segment]) -> list[Sentence]:
     pieces, starts = [], []  # starts: (offset in the joined text, segment)
     offset = 0
     for segment in segments:
@@ -77,6 +89,8 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
             starts.append((offset, segment))
             pieces.append(text)
             offset += len(text) + 1
+    if not starts:
+        return []
     joined = " ".join(pieces)
     result, position, index = [], 0, 0
     for part in _SENTENCE_END.split(joined):
@@ -85,7 +99,7 @@ def sentences(segments: list[Segment]) -> list[Sentence]:
         seg_offset, segment = starts[index]
         fraction = (position - seg_offset) / max(len(segment.text.strip()), 1)
         timed = segment.start + min(fraction, 1.0) * max(segment.end - segment.start, 0)
-        result.append(Sentence(part.strip(), timed))
+        result.append(Sentence(part.strip(), timed, speaker=segment.speaker))
         position += len(part) + 1
     return [s for s in result if s.text]
 
@@ -472,12 +486,19 @@ def find_action_items(sentence_list: list[Sentence], names: list[str]) -> list[A
                 continue
             if len(rest.split()) >= 3:
                 # "I" answers the request just made ("Marcus, please ..." / "Will do. I will ..."), if there was one.
+                # In a diarized transcript "I" is whoever said it, when evidence named them.
                 recent = last_addressed is not None and index - last_addressed[1] <= 3
-                owner = last_addressed[0] if recent else "unassigned"
+                owner = _named(sentence.speaker) or (last_addressed[0] if recent else "unassigned")
                 items.append(ActionItem(owner, _task_text(rest), due_date(rest), sentence.time))
         elif _ON_ME.search(text) and items:
-            items.append(ActionItem("unassigned", items[-1].task, items[-1].due, sentence.time))
+            owner = _named(sentence.speaker) or "unassigned"
+            items.append(ActionItem(owner, items[-1].task, items[-1].due, sentence.time))
     return items
+
+
+def _named(speaker: str) -> str:
+    """A diarized speaker's name, or "" for none or an unnamed SPEAKER_n."""
+    return "" if not speaker or speaker.startswith("SPEAKER_") else speaker
 
 
 _FILLER = {"the", "and", "for", "with", "that", "this", "those", "these", "them", "you", "your", "our", "their"}

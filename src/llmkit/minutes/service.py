@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,12 @@ from llmkit.asr import (
 )
 from llmkit.config import Settings, load_settings
 from llmkit.errors import LlmkitError
-from llmkit.minutes import extract, llm
+from llmkit.minutes import extract, llm, speakers
 from llmkit.minutes.chunking import Chunk, chunk_sentences, token_counter
 from llmkit.minutes.grounding import clean_title, grounded_prose, stated_topic, whole_sentences
 from llmkit.minutes.reduce import MergedNotes, build_minutes, reduce_notes
 from llmkit.minutes.render import write_minutes
-from llmkit.minutes.types import ChunkNotes, Minutes, MinutesDelta, MinutesDone, MinutesEvent, MinutesProgress
+from llmkit.minutes.types import Attendee, ChunkNotes, Minutes, MinutesDelta, MinutesDone, MinutesEvent, MinutesProgress
 
 if TYPE_CHECKING:
     from llmkit.generation import Engine
@@ -53,6 +53,10 @@ class MinutesOptions:
     asr_engine: str | None = None
     asr_model: str | None = None
     language: str | None = None
+    diarize: str = "auto"  # who said what: on | auto (only when more than one voice is heard) | off
+    speakers: int | None = None  # how many people speak, if known
+    speaker_names: list[str] = field(default_factory=list)  # the people present, if known (names to choose from)
+    speaker_map: dict[str, str] = field(default_factory=dict)  # SPEAKER_2 -> Dana: the user's word wins
 
 
 class MinutesPipeline:
@@ -83,7 +87,11 @@ class MinutesPipeline:
                 self.settings,
                 self.options.asr_engine,
                 self.options.asr_model,
-                TranscriptionOptions(language=self.options.language),
+                TranscriptionOptions(
+                    language=self.options.language,
+                    diarize=self.options.diarize,
+                    speakers=self.options.speakers or (len(self.options.speaker_names) or None),
+                ),
             )
         return self._transcriber
 
@@ -165,6 +173,7 @@ class MinutesPipeline:
         if not title:
             title = clean_title(writer.ask(llm.title_prompt(summary), max_new_tokens=16), transcript.text)
         minutes = build_minutes(transcript, merged, summary.strip(), title, notes)
+        _add_speakers(minutes, transcript)
         for sentence, terms in dropped:
             minutes.warnings.append(
                 f"dropped a model sentence naming {', '.join(terms)}, which the transcript does not: {sentence!r}"
@@ -179,17 +188,21 @@ class MinutesPipeline:
 
     # -- steps -------------------------------------------------------------------------------------------
 
+    def name_speakers(self, transcript: Transcript) -> Transcript:
+        """Names from the transcript's evidence, the user's list and map (see minutes/speakers.py)."""
+        return speakers.name_speakers(transcript, self.options.speaker_names or None, self.options.speaker_map)
+
     def _transcript(self, source: Path, out_dir: Path | None, reuse: bool) -> Iterator[MinutesEvent]:
         """A transcript file as read, the complete transcript an earlier run left in `out_dir`, or the audio
         transcribed (files written as they grow, progress shown)."""
         if source.suffix.lower() in TRANSCRIPT_SUFFIXES:
-            return read_transcript(source)
+            return self.name_speakers(read_transcript(source))
         done = load_complete_transcript(out_dir, source) if out_dir is not None and reuse else None
         if done is not None and self._same_asr(done):
             yield MinutesProgress("transcribe", done.duration, done.duration, "transcript.json reused")
             return done
         writer = TranscriptWriter(out_dir, self.options.transcript_formats) if out_dir else None
-        events = self.transcriber.stream_to(source, writer)
+        events = self.transcriber.stream_to(source, writer, self.name_speakers)
         while True:
             try:
                 event = next(events)
@@ -232,6 +245,25 @@ class MinutesPipeline:
         if point:
             notes.key_points.append(point)
         return notes
+
+
+def _add_speakers(minutes: Minutes, transcript: Transcript) -> None:
+    """A diarized meeting: named speakers are attendees, decisions and open questions say who raised them,
+    and the minutes list who spoke how long (and what named them)."""
+    if not transcript.speakers:
+        return
+    present = {a.name for a in minutes.attendees}
+    for speaker in transcript.speakers:
+        if speaker.name and speaker.name not in present:
+            minutes.attendees.append(Attendee(speaker.name, True))
+            present.add(speaker.name)
+    for decision in minutes.decisions:
+        decision.raised_by = speakers.speaker_at(transcript.segments, decision.timestamp)
+    said = extract.sentences(transcript.segments)
+    minutes.open_questions_by = [
+        next((s.speaker for s in said if s.text == question), "") for question in minutes.open_questions
+    ]
+    minutes.speakers = [s.to_dict() | {"display": s.display} for s in transcript.speakers]
 
 
 def _keep_partial_notes(out_dir: Path | None, notes: list[ChunkNotes]) -> None:

@@ -21,6 +21,7 @@ class ActionItem:
 class Decision:
     text: str
     timestamp: float = 0.0
+    raised_by: str = ""  # the speaker who said it, in a diarized meeting
 
 
 @dataclass
@@ -58,6 +59,10 @@ class Minutes:
     model: str = ""
     extractor: str = ""  # "hybrid" (rules find, the model phrases) or "llm" (the model extracts JSON)
     stats: dict[str, Any] = field(default_factory=dict)
+    # A diarized meeting: who spoke (name or SPEAKER_n, talk time in seconds, the evidence that named them),
+    # and who raised each open question (parallel to open_questions; "" where unknown).
+    speakers: list[dict[str, Any]] = field(default_factory=list)
+    open_questions_by: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

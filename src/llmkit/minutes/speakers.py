@@ -1,0 +1,163 @@
+"""Speaker names from evidence in a diarized transcript: who says who they are, who answers when a name is
+addressed, a list of names the user gives, and the user's own map (SPEAKER_2=Dana), which wins. A speaker
+without evidence stays SPEAKER_n; the line that named each speaker is kept as its evidence.
+
+Scores per (speaker, name): a self-introduction ("this is Dana", "Omar here", "my name is Grace", "I'm Ben
+from sales", "Chloe speaking") +3; answering right after the name was addressed ("Kofi, can you ...?") +1;
+addressing or greeting a name ("Hi Liam, hi Noah") -2 for the one who says it, who is not that person.
+Names are then given greedily, best score first, one name per speaker and one speaker per name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from llmkit.asr import Segment, Transcript, short_clock
+from llmkit.errors import InvalidInputError
+from llmkit.minutes import extract
+
+INTRODUCTION_SCORE = 3.0
+ANSWER_SCORE = 1.0
+ADDRESSER_SCORE = -2.0
+_NAME = r"([A-Z][a-z]{1,15})"
+_INTRODUCTIONS = [
+    re.compile(r"\b(?:I am|my name is|My name is|name is)\s+" + _NAME + r"\b"),
+    re.compile(
+        r"(?:^|[.!?]\s+|,\s+)(?:(?:hi|hello|hey|yes|okay|and|so)[, ]+)*(?:this is|This is|it is|It is)\s+"
+        + _NAME
+        + r"[.,!]"
+    ),
+    re.compile(r"(?:^|[.!?]\s+)(?:(?:Hi|Hello|Hey|Yes|Okay|And|So)[, ]+)*" + _NAME + r"\s+(?:here|speaking)\b"),
+]
+# Someone addressed: "Kofi, can you ...", "Good, David. Please ...", "... the terms, Oscar?"
+_ADDRESSED = [
+    re.compile(
+        r"(?:^|[.!?]\s+)(?:\w+,\s+)?" + _NAME + r",\s+(?:can|could|would|will|please|what|how|do|did|are|is|you)\b"
+    ),
+    re.compile(r",\s+" + _NAME + r"\?"),
+    re.compile(r"(?:^|[.!?]\s+)(?:\w+,\s+)?" + _NAME + r"\?"),
+]
+_GREETED = re.compile(r"\b(?:Hi|Hello|Hey|hi|hello|hey|Thanks|thanks|Thank you|thank you)[, ]+" + _NAME + r"\b")
+
+
+@dataclass
+class _Vote:
+    score: float = 0.0
+    evidence: str = ""
+    evidence_score: float = 0.0
+
+
+def parse_speaker_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """["SPEAKER_2=Dana", ...] -> {"SPEAKER_2": "Dana"}; a pair without "=" or a name is an error."""
+    mapping = {}
+    for pair in pairs:
+        label, _, name = pair.partition("=")
+        if not label.strip() or not name.strip():
+            raise InvalidInputError(f"--speaker-map {pair!r}: expected LABEL=NAME, e.g. SPEAKER_2=Dana")
+        mapping[label.strip()] = name.strip()
+    return mapping
+
+
+def name_speakers(
+    transcript: Transcript, names: list[str] | None = None, mapping: dict[str, str] | None = None
+) -> Transcript:
+    """The transcript with each diarized speaker named where evidence allows (segments then carry the name,
+    `transcript.speakers` the name and its evidence line)."""
+    if not transcript.speakers:
+        return transcript
+    labels = [s.label for s in transcript.speakers]
+    votes = _votes(transcript.segments, set(labels), names)
+    chosen = _assign(votes, labels, names)
+    for label, name in (mapping or {}).items():
+        target = next((s.label for s in transcript.speakers if label in (s.label, s.name)), None)
+        if target is None:
+            raise InvalidInputError(f"--speaker-map {label}={name}: no speaker {label!r}; found: {', '.join(labels)}")
+        chosen[target] = (name, f"--speaker-map {label}={name}")
+    speakers = [
+        replace(s, name=chosen[s.label][0], evidence=chosen[s.label][1]) if s.label in chosen else s
+        for s in transcript.speakers
+    ]
+    display = {s.label: s.display for s in speakers}
+    segments = [replace(seg, speaker=display.get(seg.speaker, seg.speaker)) for seg in transcript.segments]
+    return replace(transcript, segments=segments, speakers=speakers)
+
+
+def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None) -> dict[tuple[str, str], _Vote]:
+    lowercase = {w for s in segments for w in re.findall(r"\b[a-z][a-z']+\b", s.text)}
+    allowed_set = {n.lower() for n in allowed} if allowed else None
+
+    def usable(name: str) -> bool:
+        if allowed_set is not None:
+            return name.lower() in allowed_set
+        return extract.is_name_word(name, lowercase, strong=True)
+
+    votes: dict[tuple[str, str], _Vote] = {}
+
+    def vote(label: str, name: str, score: float, segment: Segment, text: str) -> None:
+        entry = votes.setdefault((label, name), _Vote())
+        entry.score += score
+        if score > entry.evidence_score:
+            entry.evidence, entry.evidence_score = f"[{short_clock(segment.start)}] {text}", score
+
+    for index, segment in enumerate(segments):
+        if segment.speaker not in labels:
+            continue
+        text = extract.plain(segment.text.strip())
+        for pattern in _INTRODUCTIONS:
+            for name in {m.group(1) for m in pattern.finditer(text)} - {"I"}:
+                if usable(name):
+                    vote(segment.speaker, name, INTRODUCTION_SCORE, segment, segment.text.strip())
+        addressed = {m.group(1) for p in _ADDRESSED for m in p.finditer(text)}
+        greeted = {m.group(1) for m in _GREETED.finditer(text)}
+        for name in addressed | greeted:
+            if usable(name):
+                vote(segment.speaker, name, ADDRESSER_SCORE, segment, segment.text.strip())
+        for name in addressed:
+            answer = _answer(segments, index)
+            if answer is not None and usable(name):
+                vote(answer.speaker, name, ANSWER_SCORE, answer, f"answers {name!r}: {answer.text.strip()}")
+    return votes
+
+
+def _answer(segments: list[Segment], index: int) -> Segment | None:
+    """The next segment by another speaker (the one addressed usually answers), within two segments."""
+    for segment in segments[index + 1 : index + 3]:
+        if segment.speaker != segments[index].speaker:
+            return segment
+    return None
+
+
+def _assign(
+    votes: dict[tuple[str, str], _Vote], labels: list[str], allowed: list[str] | None
+) -> dict[str, tuple[str, str]]:
+    chosen: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
+    for (label, name), entry in sorted(votes.items(), key=lambda kv: -kv[1].score):
+        if entry.score <= 0 or label in chosen or name.lower() in used:
+            continue
+        chosen[label] = (_spelled(name, allowed), entry.evidence)
+        used.add(name.lower())
+    if allowed:  # one speaker left without a name and one listed name left: by elimination
+        left_labels = [label for label in labels if label not in chosen]
+        left_names = [name for name in allowed if name.lower() not in used]
+        if len(left_labels) == 1 and len(left_names) == 1:
+            chosen[left_labels[0]] = (left_names[0], "the one name of --speakers left over")
+    return chosen
+
+
+def _spelled(name: str, allowed: list[str] | None) -> str:
+    """The user's spelling of a listed name."""
+    return next((n for n in allowed or [] if n.lower() == name.lower()), name)
+
+
+def speaker_at(segments: list[Segment], time: float) -> str:
+    """The speaker of the segment that covers `time` (the nearest one if none does), "" if not diarized."""
+    best, gap_best = "", float("inf")
+    for segment in segments:
+        if segment.start <= time <= segment.end:
+            return segment.speaker
+        gap = min(abs(segment.start - time), abs(segment.end - time))
+        if gap < gap_best:
+            best, gap_best = segment.speaker, gap
+    return best
