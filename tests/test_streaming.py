@@ -66,6 +66,93 @@ def test_top_p_keeps_only_the_nucleus():
     assert {sampler.choose(logits) for _ in range(200)} == {0, 1}
 
 
+VOCAB = 4096  # larger than the sampler's 1,024-candidate cut (generation.sampling.CANDIDATES)
+
+
+def _expected_distribution(logits, temperature: float, top_k: int, top_p: float):
+    """What the sampler should draw from, computed apart from it (numpy, float64): softmax of logits /
+    temperature, then the top-k, then the smallest set of best tokens whose mass reaches top_p (the token
+    that crosses top_p is kept), renormalised."""
+    import numpy as np
+
+    scaled = logits.double().numpy() / temperature
+    probs = np.exp(scaled - scaled.max())
+    probs /= probs.sum()
+    order = np.argsort(-probs, kind="stable")
+    keep = order[:top_k] if top_k else order
+    kept = probs[keep] / probs[keep].sum()
+    if top_p < 1.0:
+        before = np.cumsum(kept) - kept
+        keep, kept = keep[before < top_p], kept[before < top_p]
+    expected = np.zeros_like(probs)
+    expected[keep] = kept / kept.sum()
+    return expected
+
+
+def _chi_square_p(observed, expected, draws: int) -> float:
+    """Pearson's chi-square over bins of tokens (merged in order of probability so that every bin expects
+    at least 50 draws); the p-value from the regularised upper incomplete gamma function."""
+    import numpy as np
+    import torch
+
+    order = np.argsort(-expected, kind="stable")
+    order = order[expected[order] > 0]
+    bins_observed, bins_expected, current_o, current_e = [], [], 0.0, 0.0
+    for token in order:
+        current_o, current_e = current_o + observed[token], current_e + expected[token] * draws
+        if current_e >= 50:
+            bins_observed.append(current_o)
+            bins_expected.append(current_e)
+            current_o, current_e = 0.0, 0.0
+    bins_observed[-1] += current_o
+    bins_expected[-1] += current_e
+    o, e = np.array(bins_observed), np.array(bins_expected)
+    statistic = float(((o - e) ** 2 / e).sum())
+    freedom = len(o) - 1
+    return float(torch.special.gammaincc(torch.tensor(freedom / 2.0), torch.tensor(statistic / 2.0)))
+
+
+def _logits(head: int, seed: int):
+    """Log-probabilities over VOCAB tokens in shuffled vocabulary order: `head` likely tokens with geometric
+    weights, the rest sharing a thin tail; head=0 gives a flat-ish distribution with 3x variation."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    if head:
+        weights = torch.cat([0.93 * torch.pow(0.88, torch.arange(head).double()), torch.full((VOCAB - head,), 1e-5)])
+    else:
+        weights = 1.0 + 2.0 * torch.rand(VOCAB, generator=generator, dtype=torch.float64)
+    weights = weights[torch.randperm(VOCAB, generator=generator)]
+    return torch.log(weights / weights.sum()).float()
+
+
+@pytest.mark.parametrize(
+    ("head", "temperature", "top_k", "top_p"),
+    [
+        (40, 1.0, 0, 0.9),  # nucleus inside the best 1,024 candidates: the fast path
+        (0, 1.0, 0, 0.95),  # nucleus of ~3,800 tokens: past the cut, the full sort
+        (0, 0.7, 2000, 0.9),  # top-k above the cut, then top-p
+        (40, 1.3, 0, 1.0),  # temperature alone: every token a candidate
+    ],
+)
+def test_sampler_frequencies_match_the_distribution(head, temperature, top_k, top_p):
+    import numpy as np
+    import torch
+
+    logits = _logits(head, seed=11)
+    expected = _expected_distribution(logits, temperature, top_k, top_p)
+    sampler = Sampler(SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p, seed=5), VOCAB)
+    draws, threads = 8000, torch.get_num_threads()
+    torch.set_num_threads(1)  # ops on 4,096 numbers: a second thread only adds hand-offs on a busy machine
+    try:
+        observed = np.bincount([sampler.choose(logits) for _ in range(draws)], minlength=VOCAB)
+    finally:
+        torch.set_num_threads(threads)
+    assert observed[expected == 0].sum() == 0  # nothing outside the top-k / nucleus is ever drawn
+    assert (expected > 0).sum() > (1024 if head == 0 else 10)
+    assert _chi_square_p(observed, expected, draws) > 0.001
+
+
 def test_repetition_penalty_discourages_seen_tokens():
     import torch
 
