@@ -219,15 +219,72 @@ def _coloured(tokens: list[str], scores: list[float]) -> str:
     return "".join(parts)
 
 
-def _require_file(path: str | None) -> Path | None:
-    if path is None:
-        return None
-    file = Path(path)
-    if not file.is_file():
+def _require_file(path: str | None) -> str | None:
+    if path is not None and not Path(path).is_file():
         raise InvalidInputError(f"{path}: no such file")
-    return file
+    return path
+
+
+@click.group("quant")
+def quant_group() -> None:
+    """Quantization lab: every method measured on the same text against fp32 (memory, quality, speed)."""
+
+
+@quant_group.command("methods")
+@_JSON
+def quant_methods_command(as_json: bool) -> None:
+    """The methods, and why any cannot run here."""
+    from llmkit import quant
+
+    rows = []
+    for name in quant.method_names():
+        method = quant.get_method(name)
+        rows.append({"method": name, "description": method.description,
+                     "unavailable": method.unavailable_reason(cuda=False)})  # fmt: skip
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['method']:<22} {row['description']}" + (f"  [{row['unavailable']}]" if row["unavailable"] else ""))
+
+
+@quant_group.command("run")
+@_MODEL
+@_JSON
+@_OUT
+@click.option("--methods", default="", help="Comma-separated (default: every CPU method); see `llmkit quant methods`.")
+@click.option("--text-file", default=None, type=click.Path(dir_okay=False), help="Evaluation text (default: Hamlet).")
+@click.option("--eval-tokens", default=1024, show_default=True, type=int, help="Tokens of the text scored.")
+@click.option("--window", default=512, show_default=True, type=int, help="Sliding window (context per score).")
+@click.option("--stride", default=256, show_default=True, type=int)
+@click.option("--threads", default=0, show_default=True, type=int, help="CPU threads per method (0 = all).")
+def quant_run_command(as_json: bool, out_dir: str | None, methods: str, **opts: Any) -> None:
+    """Quantize or load the model with each method, each in its own process, and measure it."""
+    from llmkit import quant
+
+    names = tuple(m.strip() for m in methods.split(",") if m.strip())
+    request = quant.QuantRequest(model=opts["model"], methods=names, text_file=_require_file(opts["text_file"]),
+                                 eval_tokens=opts["eval_tokens"], window=opts["window"], stride=opts["stride"],
+                                 threads=opts["threads"], out_dir=out_dir)  # fmt: skip
+    report = None
+    for event in quant.stream_quant(request):
+        if isinstance(event, quant.QuantDone):
+            report = event.report
+        elif event.row is None:
+            err(f"[{event.index}/{event.total}] {event.method}...")
+        else:
+            row = event.row
+            err(f"[{event.index}/{event.total}] {event.method}: " + (f"error: {row.error}" if row.error else
+                f"perplexity {row.perplexity}, {row.weight_mb} MB, {row.seconds} s"))  # fmt: skip
+    assert report is not None
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(quant.table_markdown(report))
+    _files(report)
 
 
 def register_labs(cli: click.Group) -> None:
     """Called from `llmkit.cli.main`: adds `inspect` and `quant`."""
     cli.add_command(inspect_group)
+    cli.add_command(quant_group)
