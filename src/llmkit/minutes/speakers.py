@@ -70,7 +70,7 @@ def name_speakers(
     votes = _votes(transcript.segments, set(labels), names)
     chosen = _assign(votes, labels, names)
     for label, name in (mapping or {}).items():
-        target = next((s.label for s in transcript.speakers if label in (s.label, s.name)), None)
+        target = next((x for x in labels if label in (x, chosen.get(x, ("",))[0])), None)
         if target is None:
             raise InvalidInputError(f"--speaker-map {label}={name}: no speaker {label!r}; found: {', '.join(labels)}")
         chosen[target] = (name, f"--speaker-map {label}={name}")

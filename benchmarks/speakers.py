@@ -1,0 +1,232 @@
+"""Speaker diarization and naming on the scripted meetings (issue 16).
+
+    nice .venv/bin/python benchmarks/speakers.py [--meetings a,b] [--overhead a,b] [--json out.json]
+    nice .venv/bin/python benchmarks/speakers.py --long-minutes 120     # memory and time on a long file
+
+Per meeting (benchmarks/meetings/NAME.mp3, whose NAME.lines.json says who speaks when): the audio is
+transcribed once with word timestamps (Whisper tiny.en), then diarized. Reported:
+- DER: missed + false alarm + confusion over reference speech, 0.25 s collar (and without a collar);
+- speakers found / in the script; naming accuracy: reference speakers whose best-overlapping label got
+  their name (wrong names counted apart from no name);
+- action items with owners (rules only: the cue extractor and the reduce step, no language model), P/R
+  against the script's list, from the audio without speakers (before) and with them (after);
+- overhead: (transcription with word timestamps + diarization) / plain transcription - 1, on --overhead.
+The sox-varied meetings (speakers-*) are the scripted set of the target; the espeak-ng-only dev meetings
+are reported separately (voice variants of one synthesizer), the held-out ones (heldout/) apart again.
+--long-minutes: a file of that length made by repeating a meeting, diarized alone (segments from the
+script): time and peak memory, to show that memory stays flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MEETINGS = ROOT / "benchmarks" / "meetings"
+SCRIPTED = ["speakers-pair", "speakers-five", "speakers-quiet"]
+DEV = [
+    "launch-review",
+    "budget-planning",
+    "incident-postmortem",
+    "hiring-sync",
+    "office-move",
+    "vendor-renewal",
+    "onboarding-plan",
+    "data-migration",
+    "trade-fair",
+]
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reference_turns(lines_file: Path):
+    from llmkit.asr import SpeakerTurn
+
+    return [SpeakerTurn(x["start"], x["end"], x["speaker"]) for x in json.loads(lines_file.read_text())]
+
+
+def naming(reference, segments) -> tuple[int, int, int]:
+    """(named right, named wrong, left unnamed) over the reference speakers: each reference speaker's
+    best-overlapping hypothesis label, compared by name."""
+    right = wrong = unnamed = 0
+    for person in sorted({t.speaker for t in reference}):
+        overlap: dict[str, float] = {}
+        for turn in (t for t in reference if t.speaker == person):
+            for s in segments:
+                shared = min(turn.end, s.end) - max(turn.start, s.start)
+                if shared > 0:
+                    overlap[s.speaker] = overlap.get(s.speaker, 0.0) + shared
+        label = max(overlap, key=overlap.get) if overlap else ""
+        if not label or label.startswith("SPEAKER_"):
+            unnamed += 1
+        elif label == person:
+            right += 1
+        else:
+            wrong += 1
+    return right, wrong, unnamed
+
+
+def owners(transcript, script: dict):
+    """Action items by the rules (no model), scored against the script (owner and task)."""
+    from llmkit.minutes import evaluation, extract
+    from llmkit.minutes.reduce import reduce_notes
+
+    said = extract.sentences(transcript.segments)
+    notes = extract.cue_notes(1, said, extract.names_in(said))
+    items = reduce_notes([notes]).action_items
+    return evaluation.action_item_score(script["action_items"], items)
+
+
+def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
+    from dataclasses import replace
+
+    from llmkit.asr import DiarizationOptions, diarization_error_rate, diarize, turns_of
+    from llmkit.minutes import name_speakers
+
+    audio = MEETINGS / f"{name}.mp3"
+    script = json.loads((MEETINGS / f"{name}.json").read_text())
+    reference = reference_turns(MEETINGS / f"{name}.lines.json")
+    started = time.perf_counter()
+    transcript = transcriber.transcribe(audio)
+    words_s = time.perf_counter() - started
+    started = time.perf_counter()
+    segments, speakers = diarize(audio, transcript.segments, DiarizationOptions(), diarizer)
+    diarize_s = time.perf_counter() - started
+    named = name_speakers(replace(transcript, segments=segments, speakers=speakers))
+    hypothesis = turns_of(named.segments)
+    right, wrong, unnamed = naming(reference, named.segments)
+    before, after = owners(transcript, script), owners(named, script)
+    row = {
+        "meeting": name,
+        "audio_s": round(reference[-1].end, 1),
+        "speakers_true": len({t.speaker for t in reference}),
+        "speakers_found": len(speakers),
+        "der": round(diarization_error_rate(reference, hypothesis), 3),
+        "der_no_collar": round(diarization_error_rate(reference, hypothesis, collar=0.0), 3),
+        "named_right": right,
+        "named_wrong": wrong,
+        "unnamed": unnamed,
+        "owners_before": [round(before.precision, 2), round(before.recall, 2)],
+        "owners_after": [round(after.precision, 2), round(after.recall, 2)],
+        "expected_items": after.expected,
+        "asr_words_s": round(words_s, 1),
+        "diarize_s": round(diarize_s, 1),
+        "names": {s.label: s.display for s in named.speakers},
+    }
+    if overhead:
+        started = time.perf_counter()
+        plain.transcribe(audio)
+        row["asr_plain_s"] = round(time.perf_counter() - started, 1)
+        row["overhead"] = round((words_s + diarize_s) / row["asr_plain_s"] - 1, 3)
+    return row
+
+
+def totals(rows: list[dict]) -> dict:
+    """Pooled over meetings: DER weighted by audio, naming over all reference speakers, owners by counts."""
+    audio = sum(r["audio_s"] for r in rows) or 1.0
+    people = sum(r["speakers_true"] for r in rows) or 1
+    result = {
+        "der": round(sum(r["der"] * r["audio_s"] for r in rows) / audio, 3),
+        "der_no_collar": round(sum(r["der_no_collar"] * r["audio_s"] for r in rows) / audio, 3),
+        "naming_accuracy": round(sum(r["named_right"] for r in rows) / people, 2),
+        "named_wrong": sum(r["named_wrong"] for r in rows),
+        "speaker_count_right": sum(r["speakers_found"] == r["speakers_true"] for r in rows),
+        "meetings": len(rows),
+    }
+    for key in ("owners_before", "owners_after"):
+        expected = sum(r["expected_items"] for r in rows) or 1
+        result[key + "_recall"] = round(sum(r[key][1] * r["expected_items"] for r in rows) / expected, 2)
+    timed = [r for r in rows if "overhead" in r]
+    if timed:
+        plain_s = sum(r["asr_plain_s"] for r in timed)
+        result["overhead"] = round(sum(r["asr_words_s"] + r["diarize_s"] for r in timed) / plain_s - 1, 3)
+        result["diarize_share"] = round(sum(r["diarize_s"] for r in timed) / plain_s, 3)
+    return result
+
+
+def long_file(minutes: float, source: str) -> dict:
+    """Diarize a file of `minutes` made by repeating `source` (segments from its script): time, peak memory."""
+    from llmkit.asr import DiarizationOptions, Segment, create_diarizer, diarize
+
+    lines = json.loads((MEETINGS / f"{source}.lines.json").read_text())
+    length = lines[-1]["end"] + 0.5
+    repeats = max(int(minutes * 60 // length), 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "long.mp3"
+        subprocess.run(
+            ["sox", str(MEETINGS / f"{source}.mp3"), "-C", "24", str(target), "pad", "0", "0.5", "repeat", str(repeats - 1)],
+            check=True,
+            capture_output=True,
+        )
+        segments = [
+            Segment(x["start"] + k * length, x["end"] + k * length, x["text"]) for k in range(repeats) for x in lines
+        ]
+        before = peak_rss_mb()
+        started = time.perf_counter()
+        diarizer = create_diarizer()
+        _ = diarizer.encoder  # loaded before measuring
+        labelled, speakers = diarize(target, segments, DiarizationOptions(), diarizer)
+        elapsed = time.perf_counter() - started
+    return {
+        "audio_min": round(repeats * length / 60, 1),
+        "diarize_s": round(elapsed, 1),
+        "realtime_factor": round(elapsed / (repeats * length), 3),
+        "peak_rss_mb_before": round(before, 0),
+        "peak_rss_mb_after": round(peak_rss_mb(), 0),
+        "speakers_found": len(speakers),
+        "segments": len(labelled),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meetings", default=",".join(SCRIPTED + DEV))
+    parser.add_argument("--overhead", default=",".join(SCRIPTED), help="meetings also transcribed without words")
+    parser.add_argument("--long-minutes", type=float, default=0.0)
+    parser.add_argument("--long-source", default="speakers-five")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    sys.path.insert(0, str(ROOT / "src"))
+    from llmkit.asr import Transcriber, TranscriptionOptions, create_diarizer
+    from llmkit.asr.voiceprint import mel_frames
+
+    if args.long_minutes:
+        result = {"long": long_file(args.long_minutes, args.long_source)}
+        print(json.dumps(result, indent=1))
+    else:
+        transcriber = Transcriber(options=TranscriptionOptions(word_timestamps=True))
+        plain = Transcriber(options=TranscriptionOptions())
+        diarizer = create_diarizer()
+        _ = transcriber.engine, plain.engine, diarizer.encoder, mel_frames([0.0] * 800)  # loaded before timing
+        heldout = sorted(p.stem for p in (MEETINGS / "heldout").glob("*.json") if not p.stem.endswith(".lines"))
+        groups: dict[str, list[dict]] = {"scripted": [], "dev": [], "heldout": []}
+        overhead = set(args.overhead.split(","))
+        for name in [m for m in args.meetings.split(",") if m] + [f"heldout/{h}" for h in heldout]:
+            if not (MEETINGS / f"{name}.lines.json").is_file():
+                continue
+            row = measure(name, transcriber, plain, diarizer, name in overhead)
+            group = "heldout" if name.startswith("heldout/") else "scripted" if name in SCRIPTED else "dev"
+            groups[group].append(row)
+            print(json.dumps(row), flush=True)
+        result = {group: {"meetings": rows, "total": totals(rows)} for group, rows in groups.items() if rows}
+        for group, data in result.items():
+            print(group, json.dumps(data["total"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

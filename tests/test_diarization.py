@@ -1,0 +1,202 @@
+"""Speaker diarization (issue 16): the real Resemblyzer encoder on the committed scripted meetings, and the
+bad inputs that must neither crash nor invent speakers (one voice, two similar voices, overlapping speech,
+a very short file, music and noise)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llmkit.asr import (
+    SAMPLE_RATE,
+    DiarizationOptions,
+    Segment,
+    SpeakerTurn,
+    Transcriber,
+    TranscriptionOptions,
+    Word,
+    create_diarizer,
+    diarization_error_rate,
+    diarize,
+    diarizer_names,
+    read_windows,
+    turns_of,
+)
+from llmkit.asr.diarization import assign_speakers, pieces
+from llmkit.asr.voiceprint import mel_frames
+from llmkit.errors import ConfigError, MissingExtraError
+
+MEETINGS = Path(__file__).resolve().parents[1] / "benchmarks" / "meetings"
+
+
+def _audio(name: str) -> np.ndarray:
+    return np.concatenate([w.samples for w in read_windows(MEETINGS / f"{name}.mp3")])
+
+
+def _lines(name: str) -> list[dict]:
+    return json.loads((MEETINGS / f"{name}.lines.json").read_text())
+
+
+def _write_wav(path: Path, samples: np.ndarray) -> Path:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def _clip(audio: np.ndarray, lines: list[dict], path: Path) -> tuple[Path, list[Segment], list[SpeakerTurn]]:
+    """The given lines, cut out of a meeting and joined with 0.5 s pauses; their segments and turns."""
+    parts, segments, turns, at = [], [], [], 0.0
+    for line in lines:
+        piece = audio[int(line["start"] * SAMPLE_RATE) : int(line["end"] * SAMPLE_RATE)]
+        parts += [piece, np.zeros(SAMPLE_RATE // 2, dtype=np.float32)]
+        end = at + len(piece) / SAMPLE_RATE
+        segments.append(Segment(at, end, line["text"]))
+        turns.append(SpeakerTurn(at, end, line["speaker"]))
+        at = end + 0.5
+    return _write_wav(path, np.concatenate(parts)), segments, turns
+
+
+@pytest.fixture(scope="module")
+def diarizer():
+    return create_diarizer("resemblyzer")
+
+
+def test_mel_matches_librosa_on_real_speech():
+    """The encoder's input without librosa's JIT start-up: same numbers as librosa.feature.melspectrogram."""
+    import librosa
+
+    audio = _audio("speakers-pair")
+    for start in (0, 5 * SAMPLE_RATE, 20 * SAMPLE_RATE + 123):
+        wav = audio[start : start + 3 * SAMPLE_RATE]
+        reference = librosa.feature.melspectrogram(y=wav, sr=SAMPLE_RATE, n_fft=400, hop_length=160, n_mels=40).T
+        np.testing.assert_allclose(mel_frames(wav), reference, rtol=2e-3, atol=1e-6)
+
+
+def test_pieces_cut_at_pauses_and_long_runs():
+    words = tuple(Word(i * 0.5, i * 0.5 + 0.4, f" w{i}") for i in range(6)) + (Word(4.0, 4.4, " after"),)
+    found = pieces([Segment(0.0, 4.4, "text", words)])
+    assert found[-1] == (4.0, 4.4)  # a 1.1 s pause: another piece
+    long_words = tuple(Word(i * 0.4, i * 0.4 + 0.38, f" w{i}") for i in range(25))  # 10 s without a pause
+    assert all(end - start <= 3.0 for start, end in pieces([Segment(0.0, 10.0, "t", long_words)]))
+
+
+def test_a_segment_spanning_two_speakers_becomes_two():
+    words = (Word(0.0, 0.4, " Yes."), Word(0.5, 0.9, " I"), Word(1.0, 1.4, " agree."), Word(2.0, 2.4, " Thanks"))
+    segment = Segment(0.0, 2.4, "Yes. I agree. Thanks", words)
+    turns = [SpeakerTurn(0.0, 1.5, "SPEAKER_1"), SpeakerTurn(1.9, 2.5, "SPEAKER_2")]
+    first, second = assign_speakers([segment], turns)
+    assert (first.speaker, first.text, first.start) == ("SPEAKER_1", "Yes. I agree.", 0.0)
+    assert (second.speaker, second.text, second.end) == ("SPEAKER_2", "Thanks", 2.4)
+
+
+def test_der_is_zero_for_a_relabelled_match_and_counts_confusion():
+    reference = [SpeakerTurn(0, 10, "Dana"), SpeakerTurn(10, 20, "Omar")]
+    assert diarization_error_rate(reference, [SpeakerTurn(0, 10, "B"), SpeakerTurn(10, 20, "A")]) == 0.0
+    one = [SpeakerTurn(0, 20, "A")]
+    assert diarization_error_rate(reference, one, collar=0.0) == pytest.approx(0.5, abs=0.01)
+    assert diarization_error_rate(reference, [], collar=0.0) == pytest.approx(1.0, abs=0.01)
+
+
+def test_two_different_voices_are_found_and_told_apart(diarizer):
+    """Whisper's segments (word times) of the two-person meeting, diarized without a count."""
+    transcript = Transcriber(options=TranscriptionOptions(word_timestamps=True)).transcribe(
+        MEETINGS / "speakers-pair.mp3"
+    )
+    segments, speakers = diarize(MEETINGS / "speakers-pair.mp3", transcript.segments, DiarizationOptions(), diarizer)
+    reference = [SpeakerTurn(x["start"], x["end"], x["speaker"]) for x in _lines("speakers-pair")]
+    assert len(speakers) == 2
+    assert diarization_error_rate(reference, turns_of(segments)) < 0.15
+    assert all(s.speaker for s in segments)
+
+
+def test_one_speaker_only_stays_one(tmp_path, diarizer):
+    lines = [x for x in _lines("speakers-five") if x["speaker"] == "Ana"]
+    path, segments, _ = _clip(_audio("speakers-five"), lines, tmp_path / "ana.wav")
+    labelled, speakers = diarize(path, segments, DiarizationOptions(), diarizer)
+    assert [s.label for s in speakers] == ["SPEAKER_1"]
+    assert {s.speaker for s in labelled} == {"SPEAKER_1"}
+
+
+def test_two_similar_voices_never_become_more_than_two(tmp_path, diarizer):
+    """espeak-ng's en-gb and en-us (Liam, Noah) sound alike to the encoder: at most two, never invented."""
+    lines = [x for x in _lines("hiring-sync") if x["speaker"] in ("Liam", "Noah")]
+    path, segments, _ = _clip(_audio("hiring-sync"), lines, tmp_path / "similar.wav")
+    _, speakers = diarize(path, segments, DiarizationOptions(), diarizer)
+    assert 1 <= len(speakers) <= 2
+
+
+def test_overlapping_speech_does_not_crash_or_invent(tmp_path, diarizer):
+    audio, lines = _audio("speakers-pair"), _lines("speakers-pair")
+    dana = [x for x in lines if x["speaker"] == "Dana"][:3]
+    omar = [x for x in lines if x["speaker"] == "Omar"][:3]
+    mixed = []
+    for a, b in zip(dana, omar, strict=True):  # both talking at once, then each alone
+        one = audio[int(a["start"] * SAMPLE_RATE) : int(a["end"] * SAMPLE_RATE)]
+        two = audio[int(b["start"] * SAMPLE_RATE) : int(b["end"] * SAMPLE_RATE)]
+        size = max(len(one), len(two))
+        mixed.append(np.pad(one, (0, size - len(one))) * 0.6 + np.pad(two, (0, size - len(two))) * 0.6)
+    samples = np.concatenate(mixed)
+    path = _write_wav(tmp_path / "overlap.wav", samples)
+    total = len(samples) / SAMPLE_RATE
+    segments = [Segment(i * total / 6, (i + 1) * total / 6, "talk") for i in range(6)]
+    labelled, speakers = diarize(path, segments, DiarizationOptions(), diarizer)
+    assert 1 <= len(speakers) <= 2
+    assert len(labelled) == 6
+
+
+def test_a_very_short_file_is_one_speaker(tmp_path, diarizer):
+    audio = _audio("speakers-pair")[: int(0.6 * SAMPLE_RATE)]
+    path = _write_wav(tmp_path / "short.wav", audio)
+    labelled, speakers = diarize(path, [Segment(0.0, 0.6, "Hi")], DiarizationOptions(), diarizer)
+    assert [s.label for s in speakers] == ["SPEAKER_1"] and labelled[0].speaker == "SPEAKER_1"
+
+
+def test_music_and_noise_do_not_crash_or_invent(tmp_path, diarizer):
+    rng = np.random.default_rng(0)
+    t = np.arange(12 * SAMPLE_RATE) / SAMPLE_RATE
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) * 0.1
+    noise = rng.normal(0, 0.05, len(t))
+    samples = np.concatenate([chord, noise]).astype(np.float32)
+    path = _write_wav(tmp_path / "music.wav", samples)
+    segments = [Segment(i * 3.0, i * 3.0 + 2.5, "la") for i in range(8)]  # what a hallucinating ASR might give
+    labelled, speakers = diarize(path, segments, DiarizationOptions(), diarizer)
+    assert len(speakers) <= 2 and len(labelled) == 8
+    assert diarize(path, [], DiarizationOptions(), diarizer) == ([], [])
+
+
+def test_a_speaker_count_hint_is_obeyed(diarizer):
+    lines = _lines("speakers-quiet")
+    segments = [Segment(x["start"], x["end"], x["text"]) for x in lines]
+    _, speakers = diarize(MEETINGS / "speakers-quiet.mp3", segments, DiarizationOptions(speakers=2), diarizer)
+    assert len(speakers) == 2
+
+
+def test_registry_and_missing_extras(monkeypatch, tmp_path):
+    assert diarizer_names() == ["pyannote", "resemblyzer"]
+    with pytest.raises(ConfigError, match="unknown diarizer 'nope'"):
+        create_diarizer("nope")
+    monkeypatch.setitem(sys.modules, "resemblyzer", None)  # as if the speakers extra were not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'llmkit\[speakers\]'"):
+        _ = create_diarizer("resemblyzer").encoder
+    monkeypatch.setitem(sys.modules, "pyannote.audio", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'llmkit\[speakers\]'"):
+        create_diarizer("pyannote").turns(tmp_path / "x.wav", [], DiarizationOptions())
+
+
+def test_auto_mode_without_the_extra_warns_and_keeps_the_transcript(monkeypatch):
+    monkeypatch.setitem(sys.modules, "resemblyzer", None)
+    transcriber = Transcriber(options=TranscriptionOptions(diarize="auto"))
+    from llmkit.asr import Transcript
+
+    transcript = Transcript("x.wav", [Segment(0.0, 1.0, "Hello.")], 1.0)
+    result = transcriber.diarized(MEETINGS / "speakers-pair.mp3", transcript)
+    assert result.segments[0].speaker == "" and "llmkit[speakers]" in result.warnings[0]
