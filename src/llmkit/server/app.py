@@ -50,9 +50,11 @@ class ServerState:
 def build_app(config: ServerConfig, engine: Engine | None = None) -> Any:
     from fastapi import FastAPI
 
+    owns_engine = engine is None  # a shared engine (tests, an embedding app) is its owner's to close
     engine = engine or Engine(backend=config.backend)
     metrics = Metrics()
     pool = ModelPool(engine, config.models, config.backend, config.fallback_model, config.max_concurrency, config.batching)
+    pool.owns_engine = owns_engine
     state = ServerState(
         config, pool, KeyRing(config.api_keys),
         Limits(config.rate_limit, config.token_limit, lambda what: metrics.rate_limited.labels(what).inc()),

@@ -46,6 +46,7 @@ class ModelPool:
         self.slots, self.batching = slots, batching
         self.served: dict[str, Served] = {}
         self.ready = threading.Event()
+        self.owns_engine = True
 
     def load_all(self) -> None:
         """Load every served model now (a server's first request should not pay for it)."""
@@ -115,4 +116,5 @@ class ModelPool:
         for served in self.served.values():
             if served.batcher is not None:
                 served.batcher.close()
-        self.engine.close()
+        if self.owns_engine:
+            self.engine.close()

@@ -208,7 +208,7 @@ class Serializer:
         delta: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None} if role else {}
         if text is not None:
             delta["content"] = text
-        return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}
+        return {"index": 0, "delta": delta, "finish_reason": reason}
 
     def opening(self) -> dict[str, Any] | None:
         """The first chunk of a chat stream names the role (OpenAI's own first chunk)."""
