@@ -187,7 +187,9 @@ def test_openai_client_streamed_and_not_matches_the_published_spec(server, spec)
     stream = openai.chat.completions.create(**chat_body(max_tokens=16, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == streamed
 
-    completion = openai.completions.with_raw_response.create(model=MODEL, prompt="The capital of France is", max_tokens=6, temperature=0)
+    completion = openai.completions.with_raw_response.create(
+        model=MODEL, prompt="The capital of France is", max_tokens=6, temperature=0
+    )
     _valid(spec("CreateCompletionResponse"), json.loads(completion.http_response.text))
 
 
@@ -201,7 +203,9 @@ def test_llmkit_openai_backend_pointed_at_the_server_gives_the_in_process_greedy
 
 def test_malformed_requests_get_openai_errors(server, spec):
     def post(body=None, content=None):
-        return httpx.post(server + "/v1/chat/completions", json=body, content=content, headers=AUTH, timeout=HANG_GUARD_S)
+        return httpx.post(
+            server + "/v1/chat/completions", json=body, content=content, headers=AUTH, timeout=HANG_GUARD_S
+        )
 
     cases = {
         "json": post(content=b'{"model": '),
@@ -224,7 +228,9 @@ def test_malformed_requests_get_openai_errors(server, spec):
     too_long = post(chat_body("word " * 9000))
     error = too_long.json()["error"]
     assert too_long.status_code == 400 and error["code"] == "context_length_exceeded"
-    window = httpx.post(server + "/tokenize", json={"model": MODEL, "prompt": "x"}, headers=AUTH, timeout=HANG_GUARD_S).json()["max_model_len"]
+    window = httpx.post(
+        server + "/tokenize", json={"model": MODEL, "prompt": "x"}, headers=AUTH, timeout=HANG_GUARD_S
+    ).json()["max_model_len"]
     assert f"maximum context length is {window} tokens" in error["message"]
     assert any(int(n) > window for n in error["message"].replace("(", " ").split() if n.isdigit())
 
@@ -336,7 +342,9 @@ def _metric(base: str, name: str) -> float:
 def test_keys_are_required_compared_and_never_logged_or_exported(server, logs):
     body = chat_body(max_tokens=2)
     missing = httpx.post(server + "/v1/chat/completions", json=body, timeout=60)
-    wrong = httpx.post(server + "/v1/chat/completions", json=body, headers={"Authorization": "Bearer nope-nope-nope"}, timeout=60)
+    wrong = httpx.post(
+        server + "/v1/chat/completions", json=body, headers={"Authorization": "Bearer nope-nope-nope"}, timeout=60
+    )
     for response in (missing, wrong):
         assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
         assert response.json()["error"]["code"] == "invalid_api_key"
@@ -352,12 +360,16 @@ def test_per_key_request_and_token_limits_answer_429_with_retry_after(gguf_engin
     cfg = config(rate_limit="2/minute", token_limit="30/minute", api_keys=(KEY, "other-key-0123456789"))
     with running(create_app(cfg, gguf_engine), cfg.port) as base:
         body = chat_body("Hi", max_tokens=2)
-        statuses = [httpx.post(base + "/v1/chat/completions", json=body, headers=AUTH, timeout=HANG_GUARD_S) for _ in range(3)]
+        statuses = [
+            httpx.post(base + "/v1/chat/completions", json=body, headers=AUTH, timeout=HANG_GUARD_S) for _ in range(3)
+        ]
         assert [r.status_code for r in statuses] == [200, 429, 429]  # the 2nd: over 30 tokens already
         assert int(statuses[-1].headers["retry-after"]) >= 1
         assert statuses[1].json()["error"]["code"] == "rate_limit_exceeded"
         other = {"Authorization": "Bearer other-key-0123456789"}  # limits are per key
-        assert httpx.post(base + "/v1/chat/completions", json=body, headers=other, timeout=HANG_GUARD_S).status_code == 200
+        assert (
+            httpx.post(base + "/v1/chat/completions", json=body, headers=other, timeout=HANG_GUARD_S).status_code == 200
+        )
         assert _metric(base, "llmkit_requests_rate_limited_total") == 2
 
 
@@ -402,9 +414,14 @@ def test_a_model_that_fails_to_load_is_served_by_the_fallback(gguf_engine):
     cfg = config(models=("no-such-model-anywhere",), fallback_model=MODEL)
     with running(create_app(cfg, gguf_engine), cfg.port) as base:
         ready = httpx.get(base + "/ready", timeout=60).json()
-        assert ready["models"][0]["serving"] == MODEL and "no-such-model-anywhere" in ready["models"][0]["fallback_for_error"]
+        assert (
+            ready["models"][0]["serving"] == MODEL
+            and "no-such-model-anywhere" in ready["models"][0]["fallback_for_error"]
+        )
         body = {**chat_body(max_tokens=3), "model": "no-such-model-anywhere"}
-        assert httpx.post(base + "/v1/chat/completions", json=body, headers=AUTH, timeout=HANG_GUARD_S).status_code == 200
+        assert (
+            httpx.post(base + "/v1/chat/completions", json=body, headers=AUTH, timeout=HANG_GUARD_S).status_code == 200
+        )
     cfg = config(models=("no-such-model-anywhere",))
     with running(create_app(cfg, gguf_engine), cfg.port) as base:
         not_ready = httpx.get(base + "/ready", timeout=60)

@@ -57,11 +57,11 @@ def test_a_cancelled_row_leaves_at_the_next_token_and_a_waiting_one_is_never_sta
     cancel = CancelToken()
     got = 0
     events = batcher.stream(Prompt.of("Write a long story about a dragon."), SamplingParams(max_new_tokens=300), cancel)
-    for event in events:
+    final = None
+    for final in events:  # noqa: B007 - the last event is the Finished one
         got += 1
         if got == 3:
             cancel.cancel()
-    final = event
     assert final.stats.finish_reason == "cancelled"
     assert final.stats.completion_tokens <= 4  # the tokens read, plus at most the one in flight
 
@@ -82,7 +82,9 @@ def test_served_concurrent_requests_match_in_process_greedy_text(engine, alone):
 
         def ask(prompt: str) -> str:
             messages = [{"role": "user", "content": prompt}]
-            reply = openai.chat.completions.create(model="smollm2-135m-instruct", messages=messages, max_tokens=20, temperature=0)
+            reply = openai.chat.completions.create(
+                model="smollm2-135m-instruct", messages=messages, max_tokens=20, temperature=0
+            )
             return reply.choices[0].message.content
 
         with ThreadPoolExecutor(len(PROMPTS)) as pool:

@@ -42,7 +42,9 @@ class ServerState:
 
     def check_ready(self) -> None:
         if self.load_error:
-            raise APIError(503, f"the model failed to load: {self.load_error}", type="server_error", code="model_load_failed")
+            raise APIError(
+                503, f"the model failed to load: {self.load_error}", type="server_error", code="model_load_failed"
+            )
         if not self.pool.ready.is_set():
             raise unavailable("the model is still loading; retry shortly", 5)
 
@@ -53,7 +55,9 @@ def build_app(config: ServerConfig, engine: Engine | None = None) -> Any:
     owns_engine = engine is None  # a shared engine (tests, an embedding app) is its owner's to close
     engine = engine or Engine(backend=config.backend)
     metrics = Metrics()
-    pool = ModelPool(engine, config.models, config.backend, config.fallback_model, config.max_concurrency, config.batching)
+    pool = ModelPool(
+        engine, config.models, config.backend, config.fallback_model, config.max_concurrency, config.batching
+    )
     pool.owns_engine = owns_engine
     state = ServerState(
         config, pool, KeyRing(config.api_keys),
@@ -132,10 +136,18 @@ class BodyLimitAndCount:
                 return
             await self.app(scope, _limited(receive, limit), counted_send)
         finally:
-            endpoint = path if path.startswith(("/v1/", "/tokenize", "/detokenize", "/health", "/ready", "/metrics")) else "other"
+            endpoint = (
+                path
+                if path.startswith(("/v1/", "/tokenize", "/detokenize", "/health", "/ready", "/metrics"))
+                else "other"
+            )
             self.metrics.requests.labels(endpoint, str(status["code"])).inc()
             if not path.startswith(("/v1/chat", "/v1/completions")):  # generation requests log their own line
-                log.debug(json.dumps({"path": path, "status": status["code"], "total_s": round(time.perf_counter() - started, 4)}))
+                log.debug(
+                    json.dumps(
+                        {"path": path, "status": status["code"], "total_s": round(time.perf_counter() - started, 4)}
+                    )
+                )
 
 
 def _limited(receive: Any, limit: int) -> Any:
@@ -153,7 +165,9 @@ def _limited(receive: Any, limit: int) -> Any:
 
 
 async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps(APIError(413, f"request body over the server's limit of {limit} bytes", code="request_too_large").body()).encode()
+    body = json.dumps(
+        APIError(413, f"request body over the server's limit of {limit} bytes", code="request_too_large").body()
+    ).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})

@@ -58,15 +58,16 @@ def context_exceeded(prompt_tokens: int, window: int) -> APIError:
 def model_not_found(name: str, served: list[str]) -> APIError:
     return APIError(
         404,
-        f"The model `{name}` does not exist or you do not have access to it; this server serves: "
-        + ", ".join(served),
+        f"The model `{name}` does not exist or you do not have access to it; this server serves: " + ", ".join(served),
         code="model_not_found",
         param="model",
     )
 
 
 def unavailable(message: str, retry_after: int) -> APIError:
-    return APIError(503, message, type="server_error", code="server_overloaded", headers={"Retry-After": str(retry_after)})
+    return APIError(
+        503, message, type="server_error", code="server_overloaded", headers={"Retry-After": str(retry_after)}
+    )
 
 
 def as_api_error(exc: BaseException) -> APIError:
@@ -96,7 +97,9 @@ def from_validation(errors: list[dict[str, Any]]) -> APIError:
     param = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or None
     kind = first.get("type", "")
     if kind == "json_invalid":
-        return APIError(400, f"the request body is not valid JSON: {first.get('msg')} ({first.get('ctx', {}).get('error', '')})")
+        return APIError(
+            400, f"the request body is not valid JSON: {first.get('msg')} ({first.get('ctx', {}).get('error', '')})"
+        )
     if kind == "extra_forbidden":
         return APIError(400, f"Unrecognized request argument supplied: {param}", param=param)
     if kind == "missing":

@@ -122,7 +122,9 @@ async def transcriptions(request: Request) -> Any:
         raise APIError(400, "Missing required parameter: 'file' (the audio, as a multipart upload).", param="file")
     fmt = str(form.get("response_format") or "json")
     if fmt not in TranscriptFormat.__args__:
-        raise APIError(400, f"response_format must be one of {', '.join(TranscriptFormat.__args__)}", param="response_format")
+        raise APIError(
+            400, f"response_format must be one of {', '.join(TranscriptFormat.__args__)}", param="response_format"
+        )
     language = form.get("language") or None
     await state.admission.enter()
     try:

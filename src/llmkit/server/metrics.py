@@ -21,19 +21,44 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = r = CollectorRegistry()
-        self.requests = Counter("llmkit_requests", "HTTP requests by endpoint and status", ["endpoint", "status"], registry=r)
-        self.ttft = Histogram("llmkit_time_to_first_token_seconds", "Request start to first token", ["model"], buckets=_LATENCY, registry=r)
-        self.itl = Histogram("llmkit_inter_token_latency_seconds", "Between streamed tokens", ["model"], buckets=_LATENCY, registry=r)
-        self.e2e = Histogram("llmkit_e2e_request_latency_seconds", "Request start to its end", ["model"], buckets=_LATENCY, registry=r)
+        self.requests = Counter(
+            "llmkit_requests", "HTTP requests by endpoint and status", ["endpoint", "status"], registry=r
+        )
+        self.ttft = Histogram(
+            "llmkit_time_to_first_token_seconds",
+            "Request start to first token",
+            ["model"],
+            buckets=_LATENCY,
+            registry=r,
+        )
+        self.itl = Histogram(
+            "llmkit_inter_token_latency_seconds", "Between streamed tokens", ["model"], buckets=_LATENCY, registry=r
+        )
+        self.e2e = Histogram(
+            "llmkit_e2e_request_latency_seconds", "Request start to its end", ["model"], buckets=_LATENCY, registry=r
+        )
         self.prompt_tokens = Counter("llmkit_prompt_tokens", "Prompt tokens processed", ["model"], registry=r)
         self.generation_tokens = Counter("llmkit_generation_tokens", "Tokens generated", ["model"], registry=r)
-        self.request_prompt = Histogram("llmkit_request_prompt_tokens", "Prompt tokens per request", ["model"], buckets=_TOKENS, registry=r)
-        self.request_generation = Histogram("llmkit_request_generation_tokens", "Generated tokens per request", ["model"], buckets=_TOKENS, registry=r)
+        self.request_prompt = Histogram(
+            "llmkit_request_prompt_tokens", "Prompt tokens per request", ["model"], buckets=_TOKENS, registry=r
+        )
+        self.request_generation = Histogram(
+            "llmkit_request_generation_tokens", "Generated tokens per request", ["model"], buckets=_TOKENS, registry=r
+        )
         self.running = Gauge("llmkit_num_requests_running", "Requests generating now", registry=r)
         self.waiting = Gauge("llmkit_num_requests_waiting", "Requests queued for a slot", registry=r)
-        self.cancelled = Counter("llmkit_requests_cancelled", "Requests stopped because the client went away or cancelled", ["endpoint"], registry=r)
-        self.rate_limited = Counter("llmkit_requests_rate_limited", "Requests refused by a per-key limit", ["limit"], registry=r)
-        self.load_time = Gauge("llmkit_model_load_time_seconds", "Time to load each served model", ["model"], registry=r)
+        self.cancelled = Counter(
+            "llmkit_requests_cancelled",
+            "Requests stopped because the client went away or cancelled",
+            ["endpoint"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "llmkit_requests_rate_limited", "Requests refused by a per-key limit", ["limit"], registry=r
+        )
+        self.load_time = Gauge(
+            "llmkit_model_load_time_seconds", "Time to load each served model", ["model"], registry=r
+        )
 
     def exposition(self) -> bytes:
         from prometheus_client import generate_latest

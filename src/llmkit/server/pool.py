@@ -101,7 +101,9 @@ class ModelPool:
     def constrains_json(self, served: Served) -> bool:
         return backend_capabilities(served.backend).json_schema
 
-    def stream(self, served: Served, prompt: Prompt, params: SamplingParams, cancel: CancelToken) -> Iterator[GenerationEvent]:
+    def stream(
+        self, served: Served, prompt: Prompt, params: SamplingParams, cancel: CancelToken
+    ) -> Iterator[GenerationEvent]:
         if served.batcher is not None:
             return served.batcher.stream(prompt, params, cancel)
         return self.engine.stream(prompt, model=served.model, backend=served.backend, params=params, cancel=cancel)

@@ -183,7 +183,11 @@ def _json_schema(fmt: ResponseFormat | None) -> dict | None:
 
 def usage(stats: GenerationStats) -> dict[str, int]:
     prompt = stats.prompt_tokens or 0
-    return {"prompt_tokens": prompt, "completion_tokens": stats.completion_tokens, "total_tokens": prompt + stats.completion_tokens}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": stats.completion_tokens,
+        "total_tokens": prompt + stats.completion_tokens,
+    }
 
 
 def finish_reason(stats: GenerationStats) -> str:
