@@ -93,7 +93,7 @@ def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
     from dataclasses import replace
 
     from llmkit.asr import DiarizationOptions, diarization_error_rate, diarize, turns_of
-    from llmkit.minutes import name_speakers
+    from llmkit.minutes import introduced_speakers, name_speakers
 
     audio = MEETINGS / f"{name}.mp3"
     script = json.loads((MEETINGS / f"{name}.json").read_text())
@@ -102,7 +102,8 @@ def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
     transcript = transcriber.transcribe(audio)
     words_s = time.perf_counter() - started
     started = time.perf_counter()
-    segments, speakers = diarize(audio, transcript.segments, DiarizationOptions(), diarizer)
+    floor = introduced_speakers(transcript.segments)  # different self-introductions: at least that many
+    segments, speakers = diarize(audio, transcript.segments, DiarizationOptions(at_least=max(floor, 1)), diarizer)
     diarize_s = time.perf_counter() - started
     named = name_speakers(replace(transcript, segments=segments, speakers=speakers))
     hypothesis = turns_of(named.segments)

@@ -23,7 +23,14 @@ from llmkit.asr.files import (
     remove_if_empty,
     short_clock,
 )
-from llmkit.asr.service import DIARIZE_MODES, NoSpeechError, SpeakerNamer, Transcriber, TranscriptionEvent
+from llmkit.asr.service import (
+    DIARIZE_MODES,
+    NoSpeechError,
+    SpeakerFloor,
+    SpeakerNamer,
+    Transcriber,
+    TranscriptionEvent,
+)
 from llmkit.asr.types import (
     Segment,
     Speaker,
@@ -46,6 +53,7 @@ __all__ = [
     "OutputError",
     "Segment",
     "Speaker",
+    "SpeakerFloor",
     "SpeakerNamer",
     "SpeakerTurn",
     "Transcriber",

@@ -24,6 +24,8 @@ DIARIZE_MODES = ("off", "auto", "on")
 # Names the speakers of a diarized transcript (the minutes package's evidence-based naming, passed in by
 # the caller so that this layer does not import the one above it).
 SpeakerNamer = Callable[[Transcript], Transcript]
+# How many people the transcript shows at least (e.g. different self-introductions): a floor for the count.
+SpeakerFloor = Callable[[list[Segment]], int]
 
 
 class NoSpeechError(LlmkitError):
@@ -77,7 +79,11 @@ class Transcriber:
             yield TranscriptionProgress(done, max(total, done))
 
     def stream_to(
-        self, path: Path, writer: TranscriptWriter | None = None, namer: SpeakerNamer | None = None
+        self,
+        path: Path,
+        writer: TranscriptWriter | None = None,
+        namer: SpeakerNamer | None = None,
+        floor: SpeakerFloor | None = None,
     ) -> Generator[TranscriptionEvent, None, Transcript]:
         """`stream`, writing each segment as it comes; returns the finished transcript, diarized (and its
         speakers named by `namer`) if the options ask for it."""
@@ -97,7 +103,7 @@ class Transcriber:
             transcript = Transcript(
                 str(path), segments, duration, self.options.language or "en", engine.name, engine.model
             )
-            transcript = self.diarized(path, transcript, namer)
+            transcript = self.diarized(path, transcript, namer, floor)
         except BaseException:  # also a consumer that stops early (GeneratorExit)
             if writer:
                 writer.abandon()  # what was written stays on disk; an earlier result is never touched
@@ -106,13 +112,20 @@ class Transcriber:
             writer.finish(transcript)
         return transcript
 
-    def diarized(self, path: Path, transcript: Transcript, namer: SpeakerNamer | None = None) -> Transcript:
+    def diarized(
+        self,
+        path: Path,
+        transcript: Transcript,
+        namer: SpeakerNamer | None = None,
+        floor: SpeakerFloor | None = None,
+    ) -> Transcript:
         """`transcript` with a speaker on every segment, as the options ask: in "auto" mode only when more
         than one voice is heard, and a missing speakers extra is a warning there, not an error."""
         mode = self.options.diarize
         if mode == "off":
             return transcript
-        options = DiarizationOptions(self.options.speakers, self.options.window_s)
+        at_least = floor(transcript.segments) if floor and not self.options.speakers else 1
+        options = DiarizationOptions(self.options.speakers, self.options.window_s, at_least=max(at_least, 1))
         try:
             segments, speakers = diarize(path, transcript.segments, options, self.diarizer)
         except MissingExtraError as exc:
@@ -126,10 +139,15 @@ class Transcriber:
         return namer(transcript) if namer else transcript
 
     def transcribe(
-        self, path: Path, writer: TranscriptWriter | None = None, on_progress=None, namer: SpeakerNamer | None = None
+        self,
+        path: Path,
+        writer: TranscriptWriter | None = None,
+        on_progress=None,
+        namer: SpeakerNamer | None = None,
+        floor: SpeakerFloor | None = None,
     ) -> Transcript:
         """The whole transcript; with a writer, each segment is on disk as soon as it is known."""
-        events = self.stream_to(path, writer, namer)
+        events = self.stream_to(path, writer, namer, floor)
         while True:
             try:
                 event = next(events)

@@ -180,7 +180,8 @@ def distances(prints: list[Voiceprint]) -> Any:
 
 
 def _first_groups(prints: list[Voiceprint], speakers: int | None) -> list[int]:
-    """Average-linkage groups of the pieces, cut at DISTANCE_THRESHOLD (and into at least `speakers`)."""
+    """Average-linkage groups of the pieces, cut at DISTANCE_THRESHOLD (and into at least `speakers`: a
+    count given, or a floor)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
@@ -240,7 +241,7 @@ def cluster(
     long = [i for i, d in enumerate(durations) if d >= MIN_CLUSTER_S]
     if len(long) < 2:
         long = sorted(range(len(prints)), key=lambda i: -durations[i])[:2]
-    groups = _first_groups([prints[i] for i in long], speakers)
+    groups = _first_groups([prints[i] for i in long], speakers or (at_least if at_least > 1 else None))
     members = {g: [long[j] for j in range(len(long)) if groups[j] == g] for g in set(groups)}
     if speakers:
         _merged(members, prints, durations, min(speakers, len(long)))

@@ -103,7 +103,7 @@ def transcribe(
         TranscriptWriter,
         output_folders,
     )
-    from llmkit.minutes import name_speakers
+    from llmkit.minutes import introduced_speakers, name_speakers
 
     chosen = _formats(formats, TRANSCRIPT_FORMATS)
     count, names = _speakers(speakers_hint)
@@ -133,7 +133,9 @@ def transcribe(
             def on_progress(event: TranscriptionProgress, name: str = source.name) -> None:
                 progress.show(f"{name} {bar(event.fraction)} of the audio")
 
-            transcript = transcriber.transcribe(source, writer=writer, on_progress=on_progress, namer=namer)
+            transcript = transcriber.transcribe(
+                source, writer=writer, on_progress=on_progress, namer=namer, floor=introduced_speakers
+            )
             progress.done()
             if folder is None:
                 for segment in transcript.segments:

@@ -28,8 +28,10 @@ _INTRODUCTIONS = [
         + _NAME
         + r"[.,!]"
     ),
-    re.compile(r"(?:^|[.!?]\s+)(?:(?:Hi|Hello|Hey|Yes|Okay|And|So)[, ]+)*" + _NAME + r"\s+(?:here|speaking)\b"),
+    re.compile(r"(?:^|[.!?]\s+)(?:\w+[, ]+)?" + _NAME + r"\s+(?:here|speaking)\b"),
 ]
+# The first-person ones: each is a different person in the room (not "this is Maria", who may be a candidate).
+_FIRST_PERSON = (_INTRODUCTIONS[0], _INTRODUCTIONS[2])
 # Someone addressed: "Kofi, can you ...", "Good, David. Please ...", "... the terms, Oscar?"
 _ADDRESSED = [
     re.compile(
@@ -81,6 +83,15 @@ def name_speakers(
     display = {s.label: s.display for s in speakers}
     segments = [replace(seg, speaker=display.get(seg.speaker, seg.speaker)) for seg in transcript.segments]
     return replace(transcript, segments=segments, speakers=speakers)
+
+
+def introduced(segments: list[Segment]) -> int:
+    """How many different people said who they are ("I am Dana", "Omar here"): a floor for the number of
+    speakers the diarizer looks for (voices that sound alike are then kept apart)."""
+    text = [extract.plain(s.text) for s in segments]
+    lowercase = {w for t in text for w in re.findall(r"\b[a-z][a-z']+\b", t)}
+    names = {m.group(1) for t in text for p in _FIRST_PERSON for m in p.finditer(t)} - {"I"}
+    return len({n for n in names if extract.is_name_word(n, lowercase, strong=True)})
 
 
 def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None) -> dict[tuple[str, str], _Vote]:
