@@ -68,7 +68,10 @@ def compare(models: str, suite: str, out_dir: Path | None, judge: str | None, ma
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(text_table(summary_rows(report)))
+        click.echo(text_table(summary_rows(report, reason_width=60)))
+        for model in report.models:
+            if not model.loaded:
+                click.echo(f"{model.model}: failed to load: {model.error}")
 
 
 @click.command("recommend")

@@ -16,14 +16,18 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     return "-" if value is None else pattern.format(value)
 
 
-def summary_rows(report: ComparisonReport) -> list[list[str]]:
-    """One row of text per model (a failed load says why in place of its numbers)."""
-    return [_summary_row(m) for m in report.models]
+def summary_rows(report: ComparisonReport, reason_width: int = 0) -> list[list[str]]:
+    """One row of text per model (a failed load says why in place of its numbers, cut to `reason_width`
+    characters when that is set)."""
+    return [_summary_row(m, reason_width) for m in report.models]
 
 
-def _summary_row(m: ModelSummary) -> list[str]:
+def _summary_row(m: ModelSummary, reason_width: int = 0) -> list[str]:
     if not m.loaded:
-        return [m.model, m.backend or "-", f"failed to load: {m.error}"] + [""] * (len(SUMMARY_COLUMNS) - 3)
+        reason = f"failed to load: {m.error}"
+        if reason_width and len(reason) > reason_width:
+            reason = reason[: reason_width - 3] + "..."
+        return [m.model, m.backend or "-", reason] + [""] * (len(SUMMARY_COLUMNS) - 3)
     rate = "-" if m.pass_rate is None else f"{m.pass_rate:.0%} ({m.cases_passed}/{m.cases})"
     return [
         m.model, m.backend, rate, f"{m.checks_passed}/{m.checks}", _fmt(m.median_latency_s), _fmt(m.median_ttft_s, "{:.3f}"),

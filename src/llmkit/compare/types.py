@@ -42,7 +42,9 @@ class ModelSpec:
                     f"model spec {text!r}: after @ give a backend ({', '.join(_BACKENDS)}) or an http(s) URL"
                 )
         precision = quantization = None
-        head, _, tail = model.rpartition(":")
+        head, colon, tail = model.rpartition(":")
+        if colon and not head:
+            raise InvalidInputError(f"model spec {text!r} names no model before ':'")
         if head and tail in _PRECISIONS:
             model, precision = head, tail
         elif head and tail in _QUANTIZATIONS:
