@@ -43,8 +43,16 @@ def _progress(event: object) -> None:
 def compare(models: str, suite: str, out_dir: Path | None, judge: str | None, max_new_tokens: int | None,
             no_bits_per_byte: bool, as_json: bool) -> None:  # fmt: skip
     """Run a prompt suite on several models side by side: checks, latency, throughput, memory, cost."""
-    from llmkit.compare import CompareOptions, ComparisonDone, ModelSpec, compare_stream, load_suite
-    from llmkit.compare.report import summary_rows, text_table, write_report
+    from llmkit.compare import (
+        CompareOptions,
+        ComparisonDone,
+        ModelSpec,
+        compare_stream,
+        load_suite,
+        summary_rows,
+        text_table,
+        write_report,
+    )
 
     specs = [ModelSpec.parse(part) for part in models.split(",") if part.strip()]
     if not specs:
