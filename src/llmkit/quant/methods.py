@@ -24,12 +24,13 @@ class Method:
     packages: tuple[str, ...] = ()  # import names it needs
     needs_cuda: bool = False
     kind: str = "transformers"  # transformers | gguf
+    install: str = "pip install 'llmkit[lab]'"
 
     def unavailable_reason(self, cuda: bool) -> str | None:
         """Why this method cannot run here, or None (checked in the parent without importing anything)."""
         missing = [p for p in self.packages if importlib.util.find_spec(p) is None]
         if missing:
-            return f"needs the {', '.join(missing)} package(s): pip install 'llmkit[lab]' (GPU methods: see README)"
+            return f"needs the {', '.join(missing)} package(s): {self.install}"
         if self.needs_cuda and not cuda:
             return "needs CUDA (a GPU method); this machine has none"
         return None
@@ -182,9 +183,14 @@ for _method in (
     Method("torchao-int8-dynamic", "torchao int8 weights and dynamic int8 activations", _torchao(True),
            ("torchao",)),
     Method("hqq-4bit", "HQQ 4-bit, group size 64 (no calibration data)", _hqq_4bit, ("hqq",)),
-    Method("gguf", "the GGUF file's own quantization, run by llama.cpp", _gguf, ("llama_cpp",), kind="gguf"),
-    Method("gptq", "GPTQ 4-bit (GPU, calibration data)", _gpu_only("gptqmodel"), ("gptqmodel",), needs_cuda=True),
-    Method("awq", "AWQ 4-bit (GPU, calibration data)", _gpu_only("awq"), ("awq",), needs_cuda=True),
+    # llama-cpp-python: logits_all=True returns every position's full logits; xllamacpp's server API
+    # returns at most the top n_probs per token, too few for a full-vocabulary KL divergence.
+    Method("gguf", "the GGUF file's own quantization, run by llama.cpp", _gguf, ("llama_cpp",), kind="gguf",
+           install="pip install llama-cpp-python (compiles llama.cpp; the dev extra has it)"),
+    Method("gptq", "GPTQ 4-bit (GPU, calibration data)", _gpu_only("gptqmodel"), ("gptqmodel",), needs_cuda=True,
+           install="pip install gptqmodel (on a CUDA machine)"),
+    Method("awq", "AWQ 4-bit (GPU, calibration data)", _gpu_only("awq"), ("awq",), needs_cuda=True,
+           install="pip install autoawq (on a CUDA machine)"),
 ):  # fmt: skip
     register_method(_method)
 
