@@ -174,3 +174,16 @@ def test_cli_arch_and_lens_json(tmp_path):
     assert json.loads(result.stdout)["layers"][-1]["top"][-1][0]["token"] == " Paris"
     result = CliRunner().invoke(cli, ["inspect", "attention", "", "--json"])
     assert result.exit_code != 0 and "empty" in str(result.exception or result.output)
+
+
+def test_the_labs_import_light_and_a_missing_plot_library_names_the_extra():
+    import subprocess
+    import sys
+
+    code = ("import sys, llmkit.internals, llmkit.quant, llmkit.cli.labs; "
+            "print(sorted(m for m in ('torch', 'transformers', 'numpy', 'matplotlib', 'llama_cpp') if m in sys.modules))")  # fmt: skip
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = ("import sys; sys.modules['matplotlib'] = None\nfrom llmkit.internals import require_matplotlib\n"
+            "try:\n    require_matplotlib('plots')\nexcept Exception as e:\n    print(e)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'llmkit[lab]'" in out

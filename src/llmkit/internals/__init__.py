@@ -5,6 +5,7 @@ weights, hidden states, the logit lens and saliency, with PNG and standalone HTM
 from llmkit.internals.arch import as_config, config_summary, describe_architecture, meta_model
 from llmkit.internals.memory import BITS_PER_WEIGHT, estimate_memory, measured_bytes, tensor_bytes
 from llmkit.internals.probes import MAX_TOKENS, eager_attention, final_norm, lens_logits
+from llmkit.internals.render import require_matplotlib
 from llmkit.internals.service import (
     architecture,
     attention,
@@ -56,6 +57,7 @@ __all__ = [
     "measured_bytes",
     "memory",
     "meta_model",
+    "require_matplotlib",
     "resolve_config",
     "saliency",
     "tensor_bytes",

@@ -8,15 +8,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from llmkit.extras import require
+from llmkit.errors import MissingExtraError
 from llmkit.internals.types import AttentionReport, HiddenReport, LensReport, SaliencyReport
 
 MAX_PNG_LAYERS = 8  # more selected layers are spread evenly: drawing dominates a long report's time
 LABELLED_TOKENS = 48  # axis labels and cell text only up to this many tokens (unreadable beyond)
 
 
+def require_matplotlib(purpose: str) -> None:
+    """matplotlib, or the install line of the extra that has it (llmkit.extras knows no lab modules)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("matplotlib", "lab", purpose) from exc
+
+
 def _pyplot() -> Any:
-    require("matplotlib", "plots of the internals lab")
+    require_matplotlib("plots of the internals lab")
     import matplotlib
 
     matplotlib.use("Agg")

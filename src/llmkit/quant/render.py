@@ -35,9 +35,10 @@ def plot_quality_vs_memory(report: QuantReport, path: Path) -> Path | None:
     rows = [r for r in report.rows if r.error is None and r.weight_mb and r.perplexity]
     if not rows:
         return None
-    from llmkit.extras import require
+    
+    from llmkit.internals import require_matplotlib
 
-    require("matplotlib", "the quantization plot")
+    require_matplotlib("the quantization plot")
     import matplotlib
 
     matplotlib.use("Agg")
