@@ -141,7 +141,7 @@ def run_spec(ctx: UiContext, text: str, rows: Any, fmt: str, progress: Any = Non
     _, html_path = write_report(report, out / "report")
     page = html.escape(html_path.read_text(encoding="utf-8"), quote=True)
     frame = f"<iframe id='synth-report-frame' srcdoc=\"{page}\" style='width:100%;height:520px;border:1px solid #ddd'></iframe>"
-    files = sorted(str(p) for p in out.iterdir() if p.suffix in _DOWNLOADS)
+    files = sorted(str(p) for p in out.iterdir() if p.suffix in _DOWNLOADS and not p.name.startswith("."))
     yield f"Done: {sum(done.values())} rows in {fmt}.", "", scores(report), frame, files
 
 
