@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,16 +132,24 @@ async def transcriptions(request: Request) -> Any:
         with tempfile.TemporaryDirectory(prefix="llmkit-upload-") as folder:
             path = Path(folder) / Path(upload.filename or "audio").name
             path.write_bytes(await upload.read())
-            transcript = await asyncio.to_thread(_transcribe, path, language)
+            transcript = await asyncio.to_thread(_transcribe, state, path, language)
     finally:
         state.admission.leave()
     return _render_transcript(transcript, fmt)
 
 
-def _transcribe(path: Path, language: str | None) -> Any:
+_ASR_LOCK = threading.Lock()
+
+
+def _transcribe(state: Any, path: Path, language: str | None) -> Any:
+    """One loaded ASR model per server (per language asked for), one transcription at a time."""
     from llmkit.asr import Transcriber, TranscriptionOptions
 
-    return Transcriber(options=TranscriptionOptions(language=language)).transcribe(path)
+    with _ASR_LOCK:
+        transcribers = state.__dict__.setdefault("transcribers", {})
+        if language not in transcribers:
+            transcribers[language] = Transcriber(options=TranscriptionOptions(language=language))
+        return transcribers[language].transcribe(path)
 
 
 def _render_transcript(transcript: Any, fmt: str) -> Any:
