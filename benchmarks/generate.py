@@ -1,12 +1,16 @@
 """Generation speed on the embedded model, side by side with llama.cpp on the same GGUF, in one run.
 
-    .venv/bin/python benchmarks/generate.py [--rounds 3] [--new-tokens 128] [--json out.json]
+    .venv/bin/python benchmarks/generate.py [--processes 3] [--rounds 3] [--new-tokens 128] [--json out.json]
     .venv/bin/python benchmarks/generate.py --runtimes [--processes 6]   # xllamacpp vs llama-cpp-python
 
-Each configuration runs in its own process (so load time and peak memory are its own), greedy,
-`--new-tokens` tokens past end-of-sequence, 2 threads. Reported: cached load time, time to first token
-for a 50-token prompt (cold: no reusable prefix; first request after load; the same prompt again), decode tokens/s (median of rounds), peak RSS, and the
-ratio of decode speed to the llama.cpp reference measured in the same run.
+Each configuration runs in `--processes` fresh processes (so load time and peak memory are its own), the
+configurations taking turns: pass 1 runs them in order, pass 2 in reverse, and so on (A B B A for two), so a
+slow spell on this shared machine hits every side. Every process makes the same warm-up request after load
+(8 greedy tokens of a short prompt) before anything is timed. Greedy, `--new-tokens` tokens past
+end-of-sequence, 2 threads. Reported: cached load time, time to first token for a 50-token prompt (cold: no
+reusable prefix; the same prompt again), decode tokens/s, peak RSS: medians with (min-max) over every round
+of every process; and the ratio of decode speed to the llama.cpp reference, computed per pass (the
+reference and the configuration ran next to each other), median (min-max) over passes.
 
 Configurations, each a lever from the issue measured on its own:
   reference-llama.cpp    llama-cpp-python called directly (Q4_1 GGUF): the reference
@@ -34,6 +38,7 @@ import time
 THREADS = 2
 PROMPT_TOKENS_WANTED = 50
 STORY = "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle."
+WARM_UP = "Say hello."  # every configuration's first request after load, untimed
 CONFIGS = [
     "reference-llama.cpp",
     "hf-generate-fp32",
@@ -79,6 +84,7 @@ def run_reference(rounds: int, new_tokens: int) -> dict:
     prompt = fifty_token_prompt(lambda text: len(llm.tokenize(template(text).encode(), add_bos=False, special=True)))
     tokens = llm.tokenize(template(prompt).encode(), add_bos=False, special=True)
     story = llm.tokenize(template(STORY).encode(), add_bos=False, special=True)
+    _reference_decode(llm, llm.tokenize(template(WARM_UP).encode(), add_bos=False, special=True), 8)
     ttfts, rates = [], []
     for _ in range(rounds):
         ttfts.append(_reference_decode(llm, tokens, 1)[0])
@@ -129,6 +135,8 @@ def run_hf_generate(rounds: int, new_tokens: int, dtype_name: str) -> dict:
     story = torch.tensor([encode_prompt(loaded, Prompt.of(STORY))])
     ttfts, rates = [], []
     with torch.inference_mode():
+        warm = torch.tensor([encode_prompt(loaded, Prompt.of(WARM_UP))])
+        loaded.model.generate(warm, max_new_tokens=8, do_sample=False)
         for _ in range(rounds):
             began = time.perf_counter()
             loaded.model.generate(ids, max_new_tokens=1, do_sample=False)
@@ -173,8 +181,7 @@ def run_llmkit(
         chosen.fast = FastDecoder(chosen.loaded.config, weights, int4=int4 is not False, int4_head=int4_head)
     load_s = time.perf_counter() - started
     prompt = fifty_token_prompt(lambda text: chosen.count_prompt_tokens(Prompt.of(text)))
-    # The first request after load, as a user sees it (the lean decoder has warmed the template prefix).
-    first_ttft = engine.generate(prompt, backend=backend, max_new_tokens=1).stats.ttft_s
+    engine.generate(WARM_UP, backend=backend, max_new_tokens=8)  # the same warm-up as every configuration
     ttfts, warm_ttfts, rates = [], [], []
     for _ in range(rounds):
         if getattr(chosen, "fast", None) is not None:
@@ -185,8 +192,7 @@ def run_llmkit(
         assert result.stats.completion_tokens == new_tokens
         rates.append(result.stats.tokens_per_s)
     summary = _summary(load_s, ttfts, rates, chosen.count_prompt_tokens(Prompt.of(prompt)))
-    summary["ttft_warm_ms"] = statistics.median(warm_ttfts) * 1000
-    summary["ttft_first_ms"] = first_ttft * 1000
+    summary["ttft_warm_ms_all"] = [t * 1000 for t in warm_ttfts]
     summary["import_s"] = import_s
     return summary
 
@@ -194,8 +200,7 @@ def run_llmkit(
 def _summary(load_s: float, ttfts: list[float], rates: list[float], prompt_tokens: int) -> dict:
     return {
         "load_s": load_s,
-        "ttft_ms": statistics.median(ttfts) * 1000,
-        "tokens_per_s": statistics.median(rates),
+        "ttft_ms_all": [t * 1000 for t in ttfts],
         "tokens_per_s_all": [round(r, 1) for r in rates],
         "prompt_tokens": prompt_tokens,
         "peak_rss_mb": peak_rss_mb(),
@@ -226,7 +231,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=CONFIGS, choices=CONFIGS)
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--runtimes", action="store_true", help="compare the llamacpp backend's two runtimes")
-    parser.add_argument("--processes", type=int, default=3, help="--runtimes: fresh processes per runtime")
+    parser.add_argument("--processes", type=int, default=3, help="fresh processes per configuration (or runtime)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-runtime", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,21 +249,59 @@ def main() -> None:
                 json.dump(runs, handle, indent=2)
         return
     _warm_conversion_cache()
-    results = {}
-    for name in args.only:
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        command = [sys.executable, __file__, "--child", name, "--rounds", str(args.rounds),
-                   "--new-tokens", str(args.new_tokens)]  # fmt: skip
-        env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "PYTHONWARNINGS": "ignore"}
-        out = subprocess.run(command, capture_output=True, text=True, env=env)
-        if out.returncode != 0:
-            print(f"{name} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
-            continue
-        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
-    print_table(results, args.new_tokens)
+    passes: list[dict] = []
+    for number in range(args.processes):
+        order = args.only if number % 2 == 0 else list(reversed(args.only))
+        passes.append({})
+        for name in order:
+            print(f"pass {number + 1}: running {name} ...", file=sys.stderr, flush=True)
+            command = [sys.executable, __file__, "--child", name, "--rounds", str(args.rounds),
+                       "--new-tokens", str(args.new_tokens)]  # fmt: skip
+            env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "PYTHONWARNINGS": "ignore"}
+            out = subprocess.run(command, capture_output=True, text=True, env=env)
+            if out.returncode != 0:
+                print(f"{name} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
+                continue
+            passes[-1][name] = json.loads(out.stdout.strip().splitlines()[-1])
+    results = combine(passes)
+    print_table(results, args.new_tokens, args.processes, args.rounds)
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=2)
+            json.dump({"combined": results, "passes": passes}, handle, indent=2)
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _all(runs: list[dict], key: str) -> list[float]:
+    return [value for run in runs for value in run.get(key, [])]
+
+
+def combine(passes: list[dict]) -> dict:
+    """Every configuration's rounds over all its processes, and its decode ratio to the reference per pass."""
+    names = list(dict.fromkeys(name for run in passes for name in run))
+    results = {}
+    for name in names:
+        runs = [run[name] for run in passes if name in run]
+        ratios = [
+            statistics.median(run[name]["tokens_per_s_all"])
+            / statistics.median(run["reference-llama.cpp"]["tokens_per_s_all"])
+            for run in passes
+            if name in run and "reference-llama.cpp" in run
+        ]
+        results[name] = {
+            "processes": len(runs),
+            "import_s": spread([r.get("import_s", 0.0) for r in runs]),
+            "load_s": spread([r["load_s"] for r in runs]),
+            "prompt_tokens": runs[0]["prompt_tokens"],
+            "ttft_ms": spread(_all(runs, "ttft_ms_all")),
+            "ttft_warm_ms": spread(_all(runs, "ttft_warm_ms_all")) if _all(runs, "ttft_warm_ms_all") else None,
+            "tokens_per_s": spread(_all(runs, "tokens_per_s_all")),
+            "ratio_to_reference": spread(ratios) if ratios else None,
+            "peak_rss_mb": spread([r["peak_rss_mb"] for r in runs]),
+        }
+    return results
 
 
 def _warm_conversion_cache() -> None:
@@ -267,19 +310,22 @@ def _warm_conversion_cache() -> None:
                    capture_output=True)  # fmt: skip
 
 
-def print_table(results: dict, new_tokens: int) -> None:
-    reference = results.get("reference-llama.cpp", {}).get("tokens_per_s")
-    print(f"\nSmolLM2-135M-Instruct, {THREADS} threads, greedy, {new_tokens} new tokens, median of rounds\n")
-    header = ("| configuration | imports s | cached load s | prompt tok | TTFT ms (cold) | TTFT ms (first request) "
-              "| TTFT ms (same prompt again) | decode tok/s | vs llama.cpp | peak RSS MB |")  # fmt: skip
+def print_table(results: dict, new_tokens: int, processes: int, rounds: int) -> None:
+    def cell(value: dict | None, digits: int, suffix: str = "") -> str:
+        if value is None:
+            return "-"
+        return f"{value['median']:.{digits}f}{suffix} ({value['min']:.{digits}f}-{value['max']:.{digits}f})"
+
+    print(f"\nSmolLM2-135M-Instruct, {THREADS} threads, greedy, {new_tokens} new tokens; {processes} processes "
+          f"per configuration, alternated, {rounds} rounds each; median (min-max)\n")  # fmt: skip
+    header = ("| configuration | imports s | cached load s | prompt tok | TTFT ms (cold) | TTFT ms (same prompt again) "
+              "| decode tok/s | vs llama.cpp (per pass) | peak RSS MB |")  # fmt: skip
     print(header)
-    print("|" + "---|" * 10)
+    print("|" + "---|" * 9)
     for name, r in results.items():
-        ratio = f"{r['tokens_per_s'] / reference:.2f}x" if reference else "n/a"
-        warm = f"{r['ttft_warm_ms']:.0f}" if "ttft_warm_ms" in r else "-"
-        first = f"{r['ttft_first_ms']:.0f}" if "ttft_first_ms" in r else "-"
-        print(f"| {name} | {r.get('import_s', 0):.2f} | {r['load_s']:.2f} | {r['prompt_tokens']} | {r['ttft_ms']:.0f} "
-              f"| {first} | {warm} | {r['tokens_per_s']:.1f} | {ratio} | {r['peak_rss_mb']:.0f} |")  # fmt: skip
+        print(f"| {name} | {r['import_s']['median']:.2f} | {cell(r['load_s'], 2)} | {r['prompt_tokens']} "
+              f"| {cell(r['ttft_ms'], 0)} | {cell(r['ttft_warm_ms'], 0)} | {cell(r['tokens_per_s'], 1)} "
+              f"| {cell(r['ratio_to_reference'], 2, 'x')} | {r['peak_rss_mb']['median']:.0f} |")  # fmt: skip
 
 
 # ---- the llamacpp backend's two runtimes, alternated in fresh processes ---------------------------
@@ -314,7 +360,9 @@ def run_runtime(runtime: str, rounds: int, new_tokens: int) -> dict:
               "people": {"type": "integer"}}, "required": ["city", "people"], "additionalProperties": False}  # fmt: skip
     valid = 0
     for seed in range(5):
-        text = engine.generate("Describe a city.", max_new_tokens=60, json_schema=schema, temperature=0.8, seed=seed).text
+        text = engine.generate(
+            "Describe a city.", max_new_tokens=60, json_schema=schema, temperature=0.8, seed=seed
+        ).text
         try:
             data = json_module.loads(text)
             valid += isinstance(data.get("city"), str) and isinstance(data.get("people"), int)
