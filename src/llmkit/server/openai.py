@@ -86,7 +86,18 @@ async def _generate(request: Request, kind: type, endpoint: str) -> Any:
 
 
 def _sse(state: Any, stream: Any, cancel: CancelToken, outcome: Outcome, ident: str, trace: Trace) -> Any:
+    import anyio
     from sse_starlette import EventSourceResponse
+    from starlette.background import BackgroundTask
+
+    released = []
+
+    def release() -> None:  # once, whether the stream ran to its end, broke off, or never started
+        cancel.cancel()  # the client went away (or the stream ended): stop before the next token
+        if not released:
+            released.append(True)
+            state.admission.leave()
+            state.limits.spend_tokens(ident, trace.prompt_tokens + trace.completion_tokens)
 
     async def events() -> Any:
         try:
@@ -94,15 +105,13 @@ def _sse(state: Any, stream: Any, cancel: CancelToken, outcome: Outcome, ident: 
                 yield {"data": json.dumps(chunk, ensure_ascii=False)}
             yield {"data": "[DONE]"}
         finally:
-            cancel.cancel()  # the client went away (or the stream ended): stop before the next token
-            state.admission.leave()
-            state.limits.spend_tokens(ident, trace.prompt_tokens + trace.completion_tokens)
-
-    import anyio
+            release()
 
     # On SIGTERM the stream keeps going for the grace period (uvicorn stops accepting new connections).
-    return EventSourceResponse(events(), ping=15, shutdown_event=anyio.Event(),
-                               shutdown_grace_period=state.config.grace_s)  # fmt: skip
+    return EventSourceResponse(
+        events(), ping=15, shutdown_event=anyio.Event(), shutdown_grace_period=state.config.grace_s,
+        background=BackgroundTask(release),
+    )  # fmt: skip
 
 
 async def _cancel_on_disconnect(request: Request, cancel: CancelToken) -> None:
