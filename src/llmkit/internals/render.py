@@ -45,31 +45,43 @@ def spread(items: list[int], most: int) -> list[int]:
     return [items[round(i * step)] for i in range(most)]
 
 
+def mosaic(maps: Any, cols: int) -> Any:
+    """Heads tiled into one image (NaN gaps between them): one imshow draws far faster than a subplot each."""
+    import numpy as np
+
+    count, n = maps.shape[0], maps.shape[-1]
+    rows, gap = -(-count // cols), max(1, n // 16)
+    tiled = np.full((rows * (n + gap) - gap, cols * (n + gap) - gap), np.nan, dtype=np.float32)
+    for index in range(count):
+        r, c = divmod(index, cols)
+        tiled[r * (n + gap) : r * (n + gap) + n, c * (n + gap) : c * (n + gap) + n] = maps[index]
+    return tiled
+
+
 def attention_pngs(report: AttentionReport, out_dir: Path) -> list[Path]:
-    """One PNG per drawn layer, a grid of its selected heads."""
+    """One PNG per drawn layer: its selected heads side by side (rows are queries, columns keys)."""
     plt = _pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    labels = [_label(t) for t in report.tokens] if len(report.tokens) <= LABELLED_TOKENS else None
+    n, heads = len(report.tokens), len(report.heads)
+    cols = min(heads, 3)
     for li in [report.layers.index(layer) for layer in spread(report.layers, MAX_PNG_LAYERS)]:
-        heads = len(report.heads)
-        cols = min(heads, 3 if heads > 4 else heads)
-        rows = -(-heads // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4 * rows), squeeze=False)
-        for hi, ax in enumerate(axes.flat):
-            if hi >= heads:
-                ax.axis("off")
-                continue
-            ax.imshow(report.attention[li, hi], cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_title(f"layer {report.layers[li]} head {report.heads[hi]}", fontsize=9)
-            if labels:
-                ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
-                ax.set_yticks(range(len(labels)), labels, fontsize=6)
-        fig.supxlabel("key (attended to)")
-        fig.supylabel("query")
+        fig, ax = plt.subplots(figsize=(3.2 * cols + 1, 3.2 * -(-heads // cols) + 0.6))
+        ax.imshow(mosaic(report.attention[li], cols), cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        step = n + max(1, n // 16)
+        for index, head in enumerate(report.heads):
+            r, c = divmod(index, cols)
+            ax.text(c * step, r * step - 0.6, f"head {head}", fontsize=8, va="bottom")
+        if heads == 1 and n <= LABELLED_TOKENS:
+            labels = [_label(t) for t in report.tokens]
+            ax.set_xticks(range(n), labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(n), labels, fontsize=6)
+        else:
+            ax.axis("off")
+        ax.set_title(f"{report.model} layer {report.layers[li]}: query rows, key columns", fontsize=9, pad=14)
         fig.tight_layout()
         path = out_dir / f"attention_layer{report.layers[li]:02d}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=100)
         plt.close(fig)
         paths.append(path)
     return paths

@@ -41,6 +41,7 @@ class QuantRow:
     error: str | None = None  # why this method did not run here (missing package, needs CUDA, crash)
     load_s: float | None = None  # load + quantize
     seconds: float | None = None  # the whole method, process start to end
+    cpu_s: float | None = None  # CPU seconds of the method's process, all threads (what it costs an idle machine)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -73,6 +73,9 @@ def run(job: dict[str, Any]) -> QuantRow:
     elif job.get("write"):
         row.kl_vs_reference, row.top1_agreement = 0.0, 1.0
     row.seconds = round(time.perf_counter() - started, 2)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    row.cpu_s = round(usage.ru_utime + usage.ru_stime, 1)  # includes the imports before `started`
+    row.notes.append(f"cpu {row.cpu_s} s")
     return row
 
 
