@@ -35,9 +35,13 @@ def main() -> None:
         elif event.row is not None:
             row = event.row
             print(f"[{time.perf_counter() - started:6.0f} s] {row.method}: {row.error or row.perplexity} "
-                  f"({row.seconds} s)", flush=True)  # fmt: skip
+                  f"({row.seconds} s wall, {row.cpu_s} s CPU)", flush=True)  # fmt: skip
     assert report is not None
-    print(f"\ntotal {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f} at the end\n")
+    cpu = sum(r.cpu_s or 0 for r in report.rows)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s wall, {cpu:.0f} s CPU in the methods' processes "
+          f"(all threads); load average {os.getloadavg()[0]:.1f} at the end\n")  # fmt: skip
+    for row in report.rows:
+        print(f"{row.method}: wall {row.seconds} s, cpu {row.cpu_s} s, load {row.load_s} s")
     print(quant.table_markdown(report))
 
 
