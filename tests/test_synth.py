@@ -492,6 +492,31 @@ def test_product_reviews_template_into_sqlite_with_foreign_keys(tmp_path):
     assert "tone" not in [d[1] for d in db.execute("PRAGMA table_info(reviews)")]  # hidden column
 
 
+@pytest.mark.slow
+def test_product_reviews_on_the_embedded_model(tmp_path, engine):
+    """One small real run of the LLM template: products invented by the embedded SmolLM2 as JSON under the
+    schema, reviews written by it; the foreign keys hold and every review's sentiment agrees with its
+    rating (the template's check rule, computed again here)."""
+    from llmkit.synth.expressions import sentiment
+
+    spec = resolve_spec("product_reviews", rows=2, seed=3)
+    list(run(spec, tmp_path, "sqlite", engine=engine))
+    db = sqlite3.connect(tmp_path / "product_reviews.sqlite")
+    db.execute("PRAGMA foreign_keys = ON")
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    products = db.execute("SELECT product_id, product_name, description FROM products").fetchall()
+    assert len(products) == 2 and all(3 <= len(name) <= 40 and len(text) >= 15 for _, name, text in products)
+    rows = db.execute(
+        "SELECT r.rating, r.review, r.product_name, p.product_name FROM reviews r JOIN products p USING (product_id)"
+    ).fetchall()
+    assert len(rows) == spec.tables[1].rows and all(mine == theirs for _, _, mine, theirs in rows)
+    assert all(len(text) >= 30 for _, text, _, _ in rows)
+    for rating, text, _, _ in rows:
+        assert rating == 3 or (rating >= 4 and sentiment(text) >= 0) or (rating <= 2 and sentiment(text) <= 0), text
+    stats = {s["column"]: s for s in json.loads((tmp_path / "synth-run.json").read_text())["llm"]}
+    assert stats["product"]["valid_rate"] > 0 and stats["review"]["requests"] >= len(rows)
+
+
 def test_run_progress_events_serialise_like_every_other_stream(tmp_path):
     from llmkit.events import to_json_line
 
