@@ -395,6 +395,39 @@ def test_report_finds_violations_orphans_and_scores_similarity(tmp_path):
     assert "<svg" in html_path.read_text() and "1 orphans" in html_path.read_text()
 
 
+def test_similarity_scores_match_values_computed_by_hand():
+    """SDMetrics' definitions worked out by hand on tables small enough to check on paper."""
+    from llmkit.synth.report.metrics import (
+        contingency_similarity,
+        correlation_similarity,
+        ks_complement,
+        similarity,
+        tv_complement,
+    )
+    from llmkit.synth.report.tables import Column
+
+    # TV: shares a .50/.25/.25 vs .25/.75/0 -> distance (.25 + .50 + .25) / 2 = .5
+    assert tv_complement(["a", "a", "b", "c"], ["a", "b", "b", "b"]) == pytest.approx(0.5)
+    # KS: empirical CDFs of [1..5] and [2, 2, 6] differ most at x = 5: 1.0 vs 2/3
+    assert ks_complement([1, 2, 3, 4, 5], [2, 2, 6]) == pytest.approx(2 / 3)
+    # Pearson of (1,2,3,4) and (1,3,2,4): sum dx*dy = 4, sum dx^2 = sum dy^2 = 5 -> 0.8; against 1.0 -> 1 - 0.2 / 2
+    assert correlation_similarity(([1, 2, 3], [1, 2, 3]), ([1, 2, 3, 4], [1, 3, 2, 4])) == pytest.approx(0.9)
+    assert correlation_similarity(([1, 2, 3], [1, 2, 3]), ([1, 2, 3], [3, 2, 1])) == pytest.approx(0.0)
+    # joint shares (a,x) .25 (a,y) .25 (b,x) .50 vs (a,x) .50 (b,y) .25 (b,x) .25 -> distance 1.0 / 2
+    real, fake = [("a", "x"), ("a", "y"), ("b", "x"), ("b", "x")], [("a", "x"), ("a", "x"), ("b", "y"), ("b", "x")]
+    assert contingency_similarity(real, fake) == pytest.approx(0.5)
+
+    # A whole report: c (categories) and n (numbers, binned on the reference's 10 equal bins over 0..10).
+    reference = [Column("c", "categorical", ["x", "x", "y", "y"]), Column("n", "numeric", [0.0, 10.0, 0.0, 10.0])]
+    synthetic = [Column("c", "categorical", ["x", "y", "y", "y"]), Column("n", "numeric", [0.0, 10.0, 10.0, 5.0])]
+    scores = similarity(synthetic, reference)
+    # shapes: c TV (.25 + .25) / 2 -> .75; n KS at x = 0: .50 vs .25 -> .75
+    assert scores["column_shapes"]["columns"] == {"c": pytest.approx(0.75), "n": pytest.approx(0.75)}
+    # c ~ n: bins 0, 9, 0, 9 vs 0, 9, 9, 5 -> (x,0) (x,9) (y,0) (y,9) at .25 each vs (x,0) .25 (y,9) .50 (y,5) .25
+    assert scores["column_pair_trends"]["pairs"] == {"c ~ n": pytest.approx(0.5)}
+    assert scores["overall"] == pytest.approx((0.75 + 0.5) / 2)
+
+
 def test_spec_json_schema_is_published_in_docs():
     from pathlib import Path
 
