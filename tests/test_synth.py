@@ -419,13 +419,14 @@ def test_similarity_scores_match_values_computed_by_hand():
 
     # A whole report: c (categories) and n (numbers, binned on the reference's 10 equal bins over 0..10).
     reference = [Column("c", "categorical", ["x", "x", "y", "y"]), Column("n", "numeric", [0.0, 10.0, 0.0, 10.0])]
-    synthetic = [Column("c", "categorical", ["x", "y", "y", "y"]), Column("n", "numeric", [0.0, 10.0, 10.0, 5.0])]
+    synthetic = [Column("c", "categorical", ["x", "x", "y", "y"]), Column("n", "numeric", [0.0, 10.0, 20.0, 20.0])]
     scores = similarity(synthetic, reference)
-    # shapes: c TV (.25 + .25) / 2 -> .75; n KS at x = 0: .50 vs .25 -> .75
-    assert scores["column_shapes"]["columns"] == {"c": pytest.approx(0.75), "n": pytest.approx(0.75)}
-    # c ~ n: bins 0, 9, 0, 9 vs 0, 9, 9, 5 -> (x,0) (x,9) (y,0) (y,9) at .25 each vs (x,0) .25 (y,9) .50 (y,5) .25
-    assert scores["column_pair_trends"]["pairs"] == {"c ~ n": pytest.approx(0.5)}
-    assert scores["overall"] == pytest.approx((0.75 + 0.5) / 2)
+    # shapes: c identical -> 1; n KS at x = 10: 1.0 vs .5 -> .5
+    assert scores["column_shapes"]["columns"] == {"c": pytest.approx(1.0), "n": pytest.approx(0.5)}
+    # c ~ n: the reference's bins put 20 in the last bin (9): (x,0) (x,9) (y,9) (y,9) against (x,0) (x,9) (y,0)
+    # (y,9) -> distance (.25 + .25) / 2 -> .75 (the synthetic column's own edges would give .5)
+    assert scores["column_pair_trends"]["pairs"] == {"c ~ n": pytest.approx(0.75)}
+    assert scores["overall"] == pytest.approx((0.75 + 0.75) / 2)
 
 
 def test_spec_json_schema_is_published_in_docs():
