@@ -198,6 +198,7 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=0.0)
     parser.add_argument("--long-source", default="speakers-five")
     parser.add_argument("--json", default="")
+    parser.add_argument("--no-heldout", action="store_true", help="skip benchmarks/meetings/heldout/")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(ROOT / "src"))
@@ -213,6 +214,7 @@ def main() -> None:
         diarizer = create_diarizer()
         _ = transcriber.engine, plain.engine, diarizer.encoder, mel_frames([0.0] * 800)  # loaded before timing
         heldout = sorted(p.stem for p in (MEETINGS / "heldout").glob("*.json") if not p.stem.endswith(".lines"))
+        heldout = [] if args.no_heldout else heldout
         groups: dict[str, list[dict]] = {"scripted": [], "dev": [], "heldout": []}
         overhead = set(args.overhead.split(","))
         for name in [m for m in args.meetings.split(",") if m] + [f"heldout/{h}" for h in heldout]:

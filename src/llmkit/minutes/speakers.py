@@ -98,10 +98,12 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
     lowercase = {w for s in segments for w in re.findall(r"\b[a-z][a-z']+\b", s.text)}
     allowed_set = {n.lower() for n in allowed} if allowed else None
 
-    def usable(name: str) -> bool:
+    def usable(name: str, introduced: bool = False) -> bool:
+        """A name here; one said in a self-introduction may also be a word the transcript uses in lower case
+        ("Mark here" in a meeting that marks things): the introduction is the stronger evidence."""
         if allowed_set is not None:
             return name.lower() in allowed_set
-        return extract.is_name_word(name, lowercase, strong=True)
+        return extract.is_name_word(name, set() if introduced else lowercase, strong=True)
 
     votes: dict[tuple[str, str], _Vote] = {}
 
@@ -117,7 +119,7 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
         text = extract.plain(segment.text.strip())
         for pattern in _INTRODUCTIONS:
             for name in {m.group(1) for m in pattern.finditer(text)} - {"I"}:
-                if usable(name):
+                if usable(name, introduced=True):
                     vote(segment.speaker, name, INTRODUCTION_SCORE, segment, segment.text.strip())
         addressed = {m.group(1) for p in _ADDRESSED for m in p.finditer(text)}
         greeted = {m.group(1) for m in _GREETED.finditer(text)}
