@@ -486,9 +486,10 @@ def find_action_items(sentence_list: list[Sentence], names: list[str]) -> list[A
                 continue
             if len(rest.split()) >= 3:
                 # "I" answers the request just made ("Marcus, please ..." / "Will do. I will ..."), if there was one.
-                # In a diarized transcript "I" is whoever said it, when evidence named them.
+                # "I" just after a request to someone is that person; otherwise, in a diarized transcript,
+                # whoever said it when evidence named them (a voice mistaken for another is the likelier error).
                 recent = last_addressed is not None and index - last_addressed[1] <= 3
-                owner = _named(sentence.speaker) or (last_addressed[0] if recent else "unassigned")
+                owner = (last_addressed[0] if recent else "") or _named(sentence.speaker) or "unassigned"
                 items.append(ActionItem(owner, _task_text(rest), due_date(rest), sentence.time))
         elif _ON_ME.search(text) and items:
             owner = _named(sentence.speaker) or "unassigned"
