@@ -466,7 +466,7 @@ def test_sigterm_lets_the_stream_in_flight_finish(tmp_path, embedded_gguf):
     port = free_port()
     env = {**os.environ, "LLMKIT_API_KEYS": KEY}
     process = subprocess.Popen([sys.executable, "-m", "llmkit", "serve", "--backend", "llamacpp", "--port", str(port),
-                                "--grace", "60"], env=env, stderr=(tmp_path / "server.log").open("w"))  # fmt: skip
+                                "--grace", "900"], env=env, stderr=(tmp_path / "server.log").open("w"))  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base)
