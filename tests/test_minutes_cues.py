@@ -101,6 +101,52 @@ def test_an_answer_to_a_request_belongs_to_the_person_asked():
     assert [(i.owner, i.task) for i in named_last] == [("Yusuf", "Check the invoices")]
 
 
+def test_unseen_phrasings_of_requests_commitments_and_decisions():
+    """Phrasings that none of the development meetings uses (written for this test, not taken from any
+    meeting script)."""
+    hello = "Hi Yusuf and Beth."
+    items = cue_items(said(hello, "Yusuf, I need you to check the contract by Monday."))
+    assert [(i.owner, i.task, i.due) for i in items] == [("Yusuf", "Check the contract", "Monday")]
+    items = cue_items(said(hello, "Beth, would you mind updating the wiki page?", "Not at all."))
+    assert [(i.owner, i.task) for i in items] == [("Beth", "Updating the wiki page")]
+    items = cue_items(said(hello, "I will get the slides done tomorrow."))
+    assert [(i.task, i.due) for i in items] == [("Get the slides done", "tomorrow")]
+    decisions = lambda *lines: [d.text for d in extract.find_decisions(said(hello, *lines))]  # noqa: E731
+    assert decisions("We have agreed to move the launch to May.") == ["Move the launch to May"]
+    assert decisions("The decision is to keep the old supplier.") == ["Keep the old supplier"]
+    assert decisions("Agreed: the budget stays at ten thousand.") == ["The budget stays at ten thousand"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "I will not be able to join on Friday.",  # a refusal, not a task
+        "I will be honest, the numbers look bad.",  # a figure of speech
+        "I will say one thing: the deadline is tight.",
+        "Beth, can you hear me?",  # a question to a person that asks for nothing to be done
+        "Yusuf, did you book the room?",
+        "I would rather not say.",
+    ],
+)
+def test_sentences_that_look_like_tasks_and_are_not(line):
+    assert cue_items(said("Hi Yusuf and Beth.", line)) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "We decided that last year, and it did not work.",  # an old decision recalled
+        "If we agree to the price, we sign next week.",  # a condition, not a decision
+        "Should we decide on the venue today?",
+        "I think we should maybe decide later.",
+        "We cannot decide this without the numbers.",
+        "Did we agree on the colour?",
+    ],
+)
+def test_sentences_that_look_like_decisions_and_are_not(line):
+    assert extract.find_decisions(said("Hi Yusuf and Beth.", line)) == []
+
+
 def test_attendees_are_people_not_common_words():
     sentence_list = said(
         "Hello, I'm Yusuf. Beth is here too.",

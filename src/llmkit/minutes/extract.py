@@ -373,6 +373,17 @@ _ACCEPT = re.compile(
     r"fine|sounds good|definitely|got it|on it|can do)\b",
     re.I,
 )
+# "I will ..." that commits to nothing: a refusal ("I will not be able to ..."), a figure of speech ("I will be
+# honest", "I will say one thing").
+_NOT_A_TASK = re.compile(r"^(?:not|never|be (?:honest|frank|brief|quick)\b|say\b|admit\b|tell you (?:what|this)\b)", re.I)
+# A decision recalled from the past ("we decided that last year") or stated as a condition ("If we agree ...")
+# is not one taken now; "at last year's price" is no such recall.
+_NOT_A_DECISION = re.compile(
+    r"^(?:if|unless|once|when)\b|"
+    r"\b(?:decided|agreed)\b.*\b(?:last (?:year|time|week|month|quarter)|years? ago|back then|in the past)\b(?!')|"
+    r"\b(?:last (?:year|time|week|month|quarter)|years? ago|back then|in the past)\b(?!')[^.]*\b(?:decided|agreed)\b",
+    re.I,
+)
 # A commitment that adds something rather than taking the request: "I will also ...", "and then I will ...".
 _ANOTHER = re.compile(r"\b(?:also|another|as well|in addition|besides)\b", re.I)
 # A day of the month said as a word: "the fourteenth", "the twenty-first" (not any word ending in -nd/-th).
@@ -434,7 +445,7 @@ def _request(text: str, previous: str, lowercase: set[str], known: set[str]) -> 
     for name, rest in candidates:
         if is_name_word(name, lowercase, strong=True):
             rest = _NEXT_TURN.split(rest, maxsplit=1)[0]
-            return name, re.sub(r"^(?:also|please|go ahead and)\s+", "", rest.strip(), flags=re.I)
+            return name, re.sub(r"^(?:also|please|go ahead and|mind)\s+", "", rest.strip(), flags=re.I)
     return None
 
 
@@ -475,6 +486,8 @@ def find_action_items(sentence_list: list[Sentence], names: list[str]) -> list[A
             last_addressed, open_request = (addressed.group(1), index), None
             continue
         commitment = _SELF.search(text)
+        if commitment and _NOT_A_TASK.match(commitment.group(1)):
+            continue
         if commitment:
             rest = commitment.group(1)
             answering = open_request is not None and _is_reply(sentence_list, index, open_request[1])
@@ -537,6 +550,8 @@ def find_decisions(sentence_list: list[Sentence]) -> list[Decision]:
         announced = bool(re.search(r"\bdecisions?\b", sentence.plain, re.I)) and len(sentence.plain.split()) <= 6
         match = _DECISION.search(sentence.plain)
         if not match or _SELF.search(sentence.plain) or sentence.plain.endswith("?"):
+            continue
+        if _NOT_A_DECISION.search(sentence.plain):
             continue
         after = sentence.plain[match.end() :].strip(" ,.:")
         if len(after.split()) < 4 and index + 1 < len(sentence_list):  # "Then let's decide now. We remove ..."
