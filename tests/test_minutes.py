@@ -204,7 +204,11 @@ def test_an_endpoint_failing_midway_keeps_what_was_done(engine, tmp_path):
 
 @pytest.mark.llamacpp
 def test_llm_extractor_gets_valid_json_from_constrained_decoding(engine, tmp_path):
-    pytest.importorskip("llama_cpp")
+    from llmkit.generation.backends.base import backend_installed
+
+    # Either llama.cpp runtime serves the llamacpp backend (xllamacpp is the extra's): not llama-cpp-python only.
+    if not backend_installed("llamacpp"):
+        pytest.skip("no llama.cpp runtime: pip install 'llmkit[llamacpp]'")
     pipeline = MinutesPipeline(MinutesOptions(extractor="llm", backend="llamacpp"), engine=engine)
     minutes = pipeline.run(script_transcript("office-move", tmp_path))
     assert minutes.stats["json_invalid_parts"] == 0 and minutes.stats["json_attempts"] == minutes.stats["parts"]
