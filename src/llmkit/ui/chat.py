@@ -127,12 +127,12 @@ def send(
         raise gr.Error(problem)
     session.cancel = CancelToken()
     shown = session.shown + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-    yield shown, "", stats_table(session.stats), _notice(session), session, f"Loading {model} ({backend})..."
+    working = f"Working: {model} on {backend} (its first answer loads the model)..."
+    yield shown, "", stats_table(session.stats), _notice(session), session, working
     ctx.engine.backend_for(model, backend)
     history = _with_system(session.history, system) + [ChatMessage("user", message)]
     session.dropped += ctx.engine.fit_history(history, params.max_new_tokens, model, backend)
-    answer = ""
-    yield shown, "", stats_table(session.stats), _notice(session), session, "Generating..."
+    answer = ""  # no update before the first token: each one is a round trip that would delay it
     for event in ctx.engine.stream(history, model=model, backend=backend, cancel=session.cancel, params=params):
         if isinstance(event, TextDelta):
             answer += event.text
