@@ -104,6 +104,17 @@ def test_lens_picture_and_json_shape(loaded, tmp_path):
     data = internals.lens(loaded, TEXTS[0], top=2, out_dir=tmp_path).to_dict()
     assert set(data) >= {"tokens", "layers"} and set(data["layers"][3]["top"][0][0]) == {"id", "token", "prob"}
     assert (tmp_path / "lens.png").stat().st_size > 1000
+    assert data["positions"] == list(range(len(data["tokens"])))
+
+
+def test_lens_of_a_long_input_reads_the_last_positions(loaded):
+    text = "To be, or not to be, that is the question. " * 4
+    full = internals.lens(loaded, text, top=1, positions=1000)
+    tail = internals.lens(loaded, text, top=1, positions=5)
+    n = len(full.tokens)
+    assert tail.positions == list(range(n - 5, n)) and any("last 5" in note for note in tail.notes)
+    for layer_full, layer_tail in zip(full.layers, tail.layers, strict=True):
+        assert [p[0].id for p in layer_full.top[-5:]] == [p[0].id for p in layer_tail.top]
 
 
 def test_hidden_states_per_layer(loaded, tmp_path):

@@ -179,10 +179,13 @@ def hidden_command(text: str, as_json: bool, out_dir: str | None, **opts: Any) -
 
 @_probe_command("lens", "Logit lens for TEXT: each layer's next-token guess through the final norm and head.", [
     click.option("--top", default=5, show_default=True, type=int, help="Tokens per position."),
+    click.option("--positions", default=64, show_default=True, type=int, help="Read the last N positions."),
 ])  # fmt: skip
 def lens_command(text: str, as_json: bool, out_dir: str | None, **opts: Any) -> None:
     loaded = _load(opts["model"], opts["precision"])
-    report = internals.lens(loaded, _text(text), opts["top"], out_dir, opts["max_tokens"])
+    report = internals.lens(loaded, _text(text), opts["top"], out_dir, opts["max_tokens"], opts["positions"])
+    for note in report.notes:
+        err(f"note: {note}")
     if as_json:
         _print_json(report.to_dict())
     else:

@@ -16,6 +16,7 @@ from llmkit.internals.types import AttentionReport, HiddenReport, LensLayer, Len
 
 MAX_TOKENS = 1024  # longer inputs are cut (a note says so): the report grows with tokens squared
 AUTO_ALL_LAYERS = 64  # longer inputs keep one layer unless asked for more
+LENS_POSITIONS = 64  # the logit lens reads this many last positions by default
 
 
 def encode(tokenizer: Any, text: str, max_tokens: int = MAX_TOKENS) -> tuple[list[int], list[str], list[str]]:
@@ -137,20 +138,25 @@ def lens_logits(model: Any, states: tuple[Any, ...]) -> list[Any]:
 
 
 def logit_lens(model: Any, tokenizer: Any, text: str, top: int = 5, *, model_name: str = "",
-               max_tokens: int = MAX_TOKENS) -> LensReport:  # fmt: skip
+               max_tokens: int = MAX_TOKENS, positions: int = LENS_POSITIONS) -> LensReport:  # fmt: skip
+    """Top-k next tokens per layer for the last `positions` positions (all of a shorter input): the
+    output head over every layer and position is the costly part (layers x positions x vocabulary)."""
     import torch
 
     if top < 1:
         raise InvalidInputError(f"--top must be at least 1, got {top}")
-    ids, tokens, _ = encode(tokenizer, text, max_tokens)
+    ids, tokens, notes = encode(tokenizer, text, max_tokens)
     states = _forward(model, ids, output_hidden_states=True).hidden_states
+    first = max(0, len(ids) - max(1, positions))
+    if first:
+        notes.append(f"lens for the last {len(ids) - first} of {len(ids)} positions (--positions to change)")
     layers = []
-    for index, logits in enumerate(lens_logits(model, states)):
+    for index, logits in enumerate(lens_logits(model, tuple(h[:, first:] for h in states))):
         probs, best = torch.softmax(logits[0], dim=-1).topk(top, dim=-1)
         rows = [[LensToken(int(i), tokenizer.decode([int(i)]), round(float(p), 6)) for p, i in zip(ps, bs, strict=True)]
                 for ps, bs in zip(probs, best, strict=True)]  # fmt: skip
         layers.append(LensLayer(index, rows))
-    return LensReport(model_name, tokens, layers)
+    return LensReport(model_name, tokens, layers, list(range(first, len(ids))), notes)
 
 
 def saliency(model: Any, tokenizer: Any, text: str, *, model_name: str = "",

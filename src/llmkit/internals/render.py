@@ -158,7 +158,8 @@ def lens_png(report: LensReport, path: Path) -> Path:
             for pi, pos in enumerate(layer.top):
                 ax.text(pi, li, _label(pos[0].token), ha="center", va="center", fontsize=6,
                         color="white" if pos[0].prob > 0.5 else "black")  # fmt: skip
-        ax.set_xticks(range(n_pos), [_label(t) for t in report.tokens], rotation=90, fontsize=7)
+        shown = report.positions or list(range(n_pos))
+        ax.set_xticks(range(n_pos), [_label(report.tokens[p]) for p in shown], rotation=90, fontsize=7)
     ax.set_xlabel("input position (the prediction is for the next token)")
     ax.set_ylabel("layer (0 = embeddings)")
     ax.set_title(f"logit lens, top next token per layer: {report.model}")

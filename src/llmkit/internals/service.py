@@ -102,9 +102,9 @@ def hidden(loaded: LoadedModel, text: str, out_dir: Path | str | None = None,
 
 
 def lens(loaded: LoadedModel, text: str, top: int = 5, out_dir: Path | str | None = None,
-         max_tokens: int = probes.MAX_TOKENS) -> LensReport:  # fmt: skip
+         max_tokens: int = probes.MAX_TOKENS, positions: int = probes.LENS_POSITIONS) -> LensReport:  # fmt: skip
     report = probes.logit_lens(loaded.model, loaded.tokenizer, text, top, model_name=loaded.entry.name,
-                               max_tokens=max_tokens)  # fmt: skip
+                               max_tokens=max_tokens, positions=positions)  # fmt: skip
     if (folder := _out(out_dir)) is not None:
         report.files = [str(render.lens_png(report, folder / "lens.png"))]
     return report

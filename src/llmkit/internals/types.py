@@ -104,7 +104,9 @@ class LensLayer(_Plain):
 class LensReport(_Plain):
     model: str
     tokens: list[str]
-    layers: list[LensLayer]
+    layers: list[LensLayer]  # each layer's `top` has one entry per position in `positions`
+    positions: list[int] = field(default_factory=list)  # input positions read (the last ones of a long input)
+    notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
 
