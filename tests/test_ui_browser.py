@@ -3,12 +3,14 @@
 One UI server per module (in this process, on a free loopback port) over one engine on the embedded model
 (llama.cpp: loads in a second and keeps the suite's wall time small). Every request the pages make is
 recorded: all must go to the loopback server (nothing from a CDN or the internet). Each tab's screenshot
-is saved under docs/screenshots/ for the README.
+is saved for the README (docs/screenshots/, with LLMKIT_UI_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,13 @@ import pytest
 from llmkit import Engine, load_settings
 from tests.conftest import free_port
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# The README's screenshots are refreshed only when asked (LLMKIT_UI_SCREENSHOTS=1), so that a test run does
+# not leave changed images in the working tree; otherwise they go to a temporary folder.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    if os.environ.get("LLMKIT_UI_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="llmkit-ui-screenshots-"))
+)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
