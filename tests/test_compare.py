@@ -254,3 +254,18 @@ def test_recommend_cli_json_rows():
     assert rows[0]["fits"] and rows[0]["reasons"]
     text = CliRunner().invoke(cli, ["recommend", "--gpu", "none", "--languages", "en,fr"])
     assert text.exit_code == 0 and "excluded:" in text.output
+
+
+@pytest.mark.parametrize(("model", "context"), [("smollm2", 8192), ("gemma3", 32768), ("gemma3", 300)])
+def test_advisor_kv_cache_matches_the_internals_lab(entries, model, context):
+    """The advisor works from catalog facts, the internals lab from the model's config: same KV bytes."""
+    from transformers import AutoConfig
+
+    from llmkit import load_settings
+    from llmkit.compare.memory import kv_cache_bytes
+    from llmkit.internals import estimate_memory
+    from llmkit.models import weights_source
+
+    entry = Catalog.load(load_settings()).resolve(model)
+    config = AutoConfig.from_pretrained(weights_source(entry, load_settings())[0])
+    assert kv_cache_bytes(entry, context) == estimate_memory(config, "bf16", context).kv_cache_bytes

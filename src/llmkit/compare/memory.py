@@ -30,8 +30,13 @@ class MemoryNeed:
 
 
 def kv_cache_bytes(entry: ModelEntry, context: int) -> int:
-    """K and V for every layer at `context` tokens (an upper bound for sliding-window models)."""
-    return 2 * entry.layers * entry.kv_heads * entry.head_dim * KV_BYTES_PER_ELEMENT * context
+    """K and V for every layer at `context` tokens; a sliding-window layer holds at most its window."""
+    per_layer_token = 2 * entry.kv_heads * entry.head_dim * KV_BYTES_PER_ELEMENT
+    if not entry.sliding_window:
+        return per_layer_token * entry.layers * context
+    sliding = entry.layers - entry.full_attention_layers
+    held = entry.full_attention_layers * context + sliding * min(context, entry.sliding_window)
+    return per_layer_token * held
 
 
 def memory_need(entry: ModelEntry, quantization: str, context: int) -> MemoryNeed:

@@ -49,6 +49,8 @@ class ModelEntry:
     layers: int = 0
     kv_heads: int = 0
     head_dim: int = 0
+    sliding_window: int = 0  # tokens a sliding-window layer keeps in its KV cache (0: no such layers)
+    full_attention_layers: int = 0  # with a sliding window: the layers that still attend to everything
     facts_source: str = ""  # where parameters, context, languages, license and architecture come from
 
     @property
@@ -173,6 +175,8 @@ BUILTIN_MODELS: tuple[ModelEntry, ...] = (
         layers=18,
         kv_heads=1,
         head_dim=256,
+        sliding_window=512,
+        full_attention_layers=3,  # every sixth layer (the GGUF's and config's layer pattern)
         facts_source="google/gemma-3-270m model card (hub; 268M parameters, 32k context, 140+ languages for "
         "Gemma 3); architecture from the GGUF's metadata; Gemma 3 report arXiv:2503.19786",
     ),
