@@ -103,3 +103,24 @@ def test_chat_export_and_bad_sampling_values(ctx):
         _params(16, 0, 1, 0, 1.1, "abc")
     with pytest.raises(ConfigError, match="top_p"):
         _params(16, 0, 0, 0, 1.1, "")
+
+
+def test_chat_trims_history_to_the_window_with_a_notice(tmp_path):
+    """The chat handler on the real embedded model (llama.cpp): a history longer than the 8k window loses its
+    oldest exchanges (Engine.fit_history), the page gets a notice, and the answer still comes."""
+    from llmkit.generation import ChatMessage
+    from llmkit.ui import UiContext
+    from llmkit.ui.chat import ChatSession, send
+
+    ctx = UiContext(Engine(settings=load_settings(backend="llamacpp")), tmp_path)
+    session = ChatSession()  # one exchange alone overflows the window; once it is dropped, the prompt is short
+    session.history = [ChatMessage("user", "0 " + "word " * 9000), ChatMessage("assistant", "ok")]
+    session.history += [ChatMessage("user", "1 Hello."), ChatMessage("assistant", "Hi.")]
+    try:
+        updates = list(send(ctx, "Say yes.", session, "smollm2-135m-instruct", "auto", "", 4, 0, 1, 0, 1.0, ""))
+    finally:
+        ctx.engine.close()
+    chatbot, _, stats, notice, _, status = updates[-1]
+    assert session.dropped == 2 and "trimmed" in notice and "2 oldest" in notice
+    assert session.history[0].content == "1 Hello."  # the oldest exchange went, the newer one stays
+    assert chatbot[-1]["role"] == "assistant" and "| 1 |" in stats and status == "Done."
