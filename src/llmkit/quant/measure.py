@@ -103,7 +103,9 @@ class TransformersRunner:
     def _forward(self, ids: list[int], cache: Any = None) -> Any:
         import torch
 
-        with torch.inference_mode():
+        # no_grad, not inference_mode: quanto's int4 kernels fail on inference tensors
+        # ("Cannot set version_counter for inference tensor").
+        with torch.no_grad():
             return self.model(torch.tensor([ids], device=self.device), past_key_values=cache, use_cache=True)
 
     def logits(self, ids: list[int]) -> Any:
