@@ -1,6 +1,6 @@
 """Speech to text: audio in any format ffmpeg reads -> timed transcript, window by window."""
 
-from llmkit.asr.audio import SAMPLE_RATE, AudioError, read_windows
+from llmkit.asr.audio import SAMPLE_RATE, AudioError, read_windows, write_first_seconds
 from llmkit.asr.diarization import (
     DiarizationOptions,
     Diarizer,
@@ -78,4 +78,5 @@ __all__ = [
     "remove_if_empty",
     "short_clock",
     "turns_of",
+    "write_first_seconds",
 ]

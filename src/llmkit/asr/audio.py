@@ -78,6 +78,23 @@ def read_windows(path: Path, window_s: float = 600.0) -> Iterator[AudioWindow]:
         raise AudioError(f"{path}: no audio could be decoded (empty or damaged stream)")
 
 
+def write_first_seconds(source: Path, seconds: float, folder: Path) -> Path:
+    """The recording's first `seconds` as a 16 kHz mono WAV in `folder` (a quick run on part of a meeting)."""
+    import wave
+
+    import numpy as np
+
+    window = next(read_windows(source, window_s=seconds))
+    samples = np.clip(np.asarray(window.samples)[: int(seconds * SAMPLE_RATE)], -1.0, 1.0)
+    clip = folder / f"{source.stem}-first-{seconds:.0f}s.wav"
+    with wave.open(str(clip), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    return clip
+
+
 def _quiet_cut(buffer, window: int) -> int:
     import numpy as np
 

@@ -76,36 +76,18 @@ def _demo_token_counts(text: str) -> None:
 
 
 def _demo_minutes(model: str | None, backend: str | None, quick: bool) -> None:
+    from llmkit.asr import write_first_seconds
     from llmkit.cli.render import render_minutes_batch
     from llmkit.minutes import SAMPLE_MEETING, MinutesOptions, MinutesPipeline
 
     out = Path(tempfile.mkdtemp(prefix="llmkit-demo-minutes-"))
-    meeting = _first_seconds(SAMPLE_MEETING, QUICK_MEETING_S, out) if quick else SAMPLE_MEETING
+    meeting = write_first_seconds(SAMPLE_MEETING, QUICK_MEETING_S, out) if quick else SAMPLE_MEETING
     length = f"its first {QUICK_MEETING_S:.0f} s" if quick else "3 min"
     click.echo(f"\nMeeting minutes from the sample recording ({SAMPLE_MEETING.name}, {length}, four voices):")
     pipeline = MinutesPipeline(MinutesOptions(model=model, backend=backend))
     failures = render_minutes_batch(pipeline, [meeting], out / "minutes", force=True, as_json=False)
     if failures:
         raise LlmkitError(failures[0][1])
-
-
-def _first_seconds(source: Path, seconds: float, folder: Path) -> Path:
-    """The recording's first `seconds` as a 16 kHz WAV (decoded by the ASR package's own reader)."""
-    import wave
-
-    import numpy as np
-
-    from llmkit.asr import SAMPLE_RATE, read_windows
-
-    window = next(read_windows(source, window_s=seconds))
-    samples = np.clip(np.asarray(window.samples)[: int(seconds * SAMPLE_RATE)], -1.0, 1.0)
-    clip = folder / f"{source.stem}-first-{seconds:.0f}s.wav"
-    with wave.open(str(clip), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((samples * 32767).astype("<i2").tobytes())
-    return clip
 
 
 def _demo_synth(engine: Any, model: str | None, quick: bool) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from llmkit.asr import write_first_seconds
 from llmkit.minutes import (
     MINUTES_FORMATS,
     SAMPLE_MEETING,
@@ -22,25 +23,6 @@ from llmkit.ui.app import UiContext, gradio, guarded, register_tab
 
 QUICK_SECONDS = 45.0  # the same cut as `llmkit demo --quick`
 _DOWNLOADS = (".md", ".json", ".html", ".docx", ".txt", ".srt", ".vtt")
-
-
-def first_seconds(source: Path, seconds: float, folder: Path) -> Path:
-    """The recording's first `seconds` as a 16 kHz WAV, decoded by the ASR package's own reader."""
-    import wave
-
-    import numpy as np
-
-    from llmkit.asr import SAMPLE_RATE, read_windows
-
-    window = next(read_windows(source, window_s=seconds))
-    samples = np.clip(np.asarray(window.samples)[: int(seconds * SAMPLE_RATE)], -1.0, 1.0)
-    clip = folder / f"{source.stem}-first-{seconds:.0f}s.wav"
-    with wave.open(str(clip), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((samples * 32767).astype("<i2").tobytes())
-    return clip
 
 
 def progress_line(event: MinutesProgress) -> str:
@@ -79,7 +61,7 @@ def run_minutes(ctx: UiContext, audio: str | None, quick: bool, progress: Any = 
     folder = ctx.session_dir("minutes")
     source = Path(audio)
     if quick:
-        source = first_seconds(source, QUICK_SECONDS, folder)
+        source = write_first_seconds(source, QUICK_SECONDS, folder)
     pipeline = ctx.shared("minutes", lambda: MinutesPipeline(
         MinutesOptions(formats=MINUTES_FORMATS), engine=ctx.engine))  # fmt: skip
     summary = ""
