@@ -73,6 +73,7 @@ def test_raw_completion_on_llamacpp(gemma_engine):
     assert result.stats.prompt_tokens == 6  # <bos> + 5 text tokens
 
 
+@pytest.mark.timeout(2400)  # a hang guard: the first use converts the GGUF (minutes on a busy 2-core CI)
 def test_transformers_backend_reads_the_same_prompt_and_completes(gemma_engine):
     llamacpp = gemma_engine.backend_for("gemma3", "llamacpp")
     hf = gemma_engine.backend_for("gemma3", "transformers")
@@ -83,6 +84,7 @@ def test_transformers_backend_reads_the_same_prompt_and_completes(gemma_engine):
     assert result.text.strip() and result.stats.backend == "transformers"
 
 
+@pytest.mark.timeout(2400)  # a hang guard: the first use converts the GGUF (minutes on a busy 2-core CI)
 def test_tokenizer_lab_resolves_gemma_and_matches_llama_cpp(gemma_engine):
     from llmkit.tokens import encode
 
