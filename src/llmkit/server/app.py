@@ -79,11 +79,12 @@ def build_app(config: ServerConfig, engine: Engine | None = None) -> Any:
     app.state.llmkit = state
     install_handlers(app)
     _add_middleware(app, config, metrics)
-    from llmkit.server import extras, openai, ws
+    from llmkit.server import apps, extras, openai, ws
 
     app.include_router(openai.router)
     app.include_router(ws.router)
     app.include_router(extras.router)
+    app.include_router(apps.router)
     return app
 
 
