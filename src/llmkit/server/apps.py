@@ -306,7 +306,9 @@ async def synth_job_file(request: Request, job_id: str, name: str) -> Any:
     state.caller(request.headers.get("authorization"))
     job = _jobs(state).get(job_id)
     if job.status != "succeeded":
-        raise APIError(409, f"job {job_id} is {job.status}; its files are ready when it has succeeded", code="not_ready")
+        raise APIError(
+            409, f"job {job_id} is {job.status}; its files are ready when it has succeeded", code="not_ready"
+        )
     if name not in {f["name"] for f in _files(job.out)}:  # only listed names: no path leaves the job's folder
         raise APIError(404, f"job {job_id} has no file {name!r}", code="not_found", param="name")
     return FileResponse(job.out / name, filename=name)
