@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,14 +101,19 @@ def test_minutes_refusals_and_a_client_that_goes_away(served, transcript):
     failure = [json.loads(line[5:]) for line in empty.text.splitlines() if line.startswith("data:")][-1]
     assert failure["type"] == "error" and failure["error"]["message"], failure  # an empty transcript, said so
 
+    before = set(Path(tempfile.gettempdir()).glob("llmkit-minutes-*"))
     with httpx.stream("POST", base + "/v1/minutes", files={"file": (transcript.name, transcript.read_bytes())},
                       headers=AUTH, timeout=HANG_GUARD_S) as response:  # fmt: skip
         assert response.status_code == 200
         next(response.iter_lines())  # the run has started; the client leaves
     deadline = time.monotonic() + HANG_GUARD_S
-    while state.admission.running and time.monotonic() < deadline:
+    # The upload's folder is removed once the worker has stopped the pipeline (at its next event).
+    while (state.admission.running or set(Path(tempfile.gettempdir()).glob("llmkit-minutes-*")) - before) and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.2)
     assert state.admission.running == 0, "the generation slot is given back when the client goes away"
+    assert not set(Path(tempfile.gettempdir()).glob("llmkit-minutes-*")) - before, "the work stopped and cleaned up"
 
 
 def test_synth_job_streams_progress_and_serves_its_files(served):
