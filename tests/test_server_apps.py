@@ -183,3 +183,13 @@ def test_synth_job_from_spec_text_and_its_refusals(served, monkeypatch):
     monkeypatch.setattr(server_apps, "MAX_RUNNING_JOBS", 0)
     full = httpx.post(base + "/v1/synth/jobs", json={"template": "customers", "rows": 5}, headers=AUTH, timeout=60)
     assert full.status_code == 503 and full.headers["Retry-After"] == "5"
+
+
+def test_request_metrics_are_labelled_by_route_not_by_url():
+    """Job ids, file names and stray paths must not each open a new Prometheus series."""
+    from llmkit.server.app import _endpoint_label
+
+    assert _endpoint_label("/v1/synth/jobs/3f2a/files/customers.csv") == "/v1/synth/jobs/{id}/files/{name}"
+    assert _endpoint_label("/v1/synth/jobs/3f2a/events") == "/v1/synth/jobs/{id}/events"
+    assert _endpoint_label("/v1/chat/completions") == "/v1/chat/completions"
+    assert {_endpoint_label(f"/v1/probe-{n}") for n in range(5)} == {"other"}

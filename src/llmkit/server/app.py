@@ -137,18 +137,31 @@ class BodyLimitAndCount:
                 return
             await self.app(scope, _limited(receive, limit), counted_send)
         finally:
-            endpoint = (
-                path
-                if path.startswith(("/v1/", "/tokenize", "/detokenize", "/health", "/ready", "/metrics"))
-                else "other"
-            )
-            self.metrics.requests.labels(endpoint, str(status["code"])).inc()
+            self.metrics.requests.labels(_endpoint_label(path), str(status["code"])).inc()
             if not path.startswith(("/v1/chat", "/v1/completions")):  # generation requests log their own line
                 log.debug(
                     json.dumps(
                         {"path": path, "status": status["code"], "total_s": round(time.perf_counter() - started, 4)}
                     )
                 )
+
+
+_ROUTES = {
+    "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/audio/transcriptions", "/v1/ws", "/v1/minutes",
+    "/v1/synth/jobs", "/v1/synth/jobs/{id}", "/v1/synth/jobs/{id}/events", "/v1/synth/jobs/{id}/files",
+    "/v1/synth/jobs/{id}/files/{name}", "/tokenize", "/detokenize", "/health", "/ready", "/metrics",
+}  # fmt: skip
+
+
+def _endpoint_label(path: str) -> str:
+    """The route, not the URL: ids, file names and stray paths would each make a new metric series."""
+    parts = path.split("/")
+    if path.startswith("/v1/synth/jobs/") and len(parts) > 4:
+        parts[4] = "{id}"
+        if len(parts) > 6 and parts[5] == "files":
+            parts[6:] = ["{name}"]
+    label = "/".join(parts)
+    return label if label in _ROUTES else "other"
 
 
 def _limited(receive: Any, limit: int) -> Any:
