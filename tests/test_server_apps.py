@@ -193,3 +193,26 @@ def test_request_metrics_are_labelled_by_route_not_by_url():
     assert _endpoint_label("/v1/synth/jobs/3f2a/events") == "/v1/synth/jobs/{id}/events"
     assert _endpoint_label("/v1/chat/completions") == "/v1/chat/completions"
     assert {_endpoint_label(f"/v1/probe-{n}") for n in range(5)} == {"other"}
+
+
+def test_chat_on_a_base_model_is_refused_and_completion_is_not():
+    """Gemma 3 270M has no chat template: /v1/chat/completions says so (400) instead of inventing a format."""
+    from types import SimpleNamespace
+
+    from llmkit.generation import Engine, Prompt, SamplingParams
+    from llmkit.server.errors import APIError
+    from llmkit.server.openai import _require_chat_template
+    from llmkit.server.protocol import GenerationRequest
+
+    state = SimpleNamespace(pool=SimpleNamespace(engine=Engine()))
+    served = SimpleNamespace(name="gemma3", model="gemma3", backend="llamacpp")
+
+    def request(chat: bool) -> GenerationRequest:
+        prompt = Prompt.of("Hi") if chat else Prompt(raw="Hi")
+        return GenerationRequest("gemma3", prompt, SamplingParams(), False, False, chat, False)
+
+    with pytest.raises(APIError) as refused:
+        _require_chat_template(state, served, request(chat=True))
+    assert refused.value.status == 400 and "no chat template" in str(refused.value)
+    _require_chat_template(state, served, request(chat=False))  # plain completion is fine
+    _require_chat_template(state, SimpleNamespace(name="s", model="smollm2", backend="llamacpp"), request(chat=True))

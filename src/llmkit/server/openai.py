@@ -53,12 +53,27 @@ async def prepare(state: Any, body: Any, endpoint: str, ident: str) -> tuple[Any
     state.check_ready()
     generation = to_generation(body, state.config.default_max_tokens)
     served = state.pool.get(generation.model)
+    _require_chat_template(state, served, generation)
     if generation.params.json_schema is not None and not state.pool.constrains_json(served):
         raise APIError(400, f"response_format json_schema needs a backend that constrains decoding; "
                        f"{served.backend} does not (serve with --backend llamacpp)", param="response_format")  # fmt: skip
     prompt_tokens = await asyncio.to_thread(state.pool.check_window, served, generation.prompt)
     trace = Trace(uuid.uuid4().hex[:12], endpoint, ident, served.name, prompt_tokens=prompt_tokens or 0)
     return served, generation, trace
+
+
+def _require_chat_template(state: Any, served: Any, generation: GenerationRequest) -> None:
+    """A base model was never trained on chat turns: refuse rather than invent a transcript format (an
+    upstream OpenAI-compatible server applies its own template)."""
+    from llmkit.models import has_chat_template
+
+    if not generation.chat or served.backend == "openai":
+        return
+    if not has_chat_template(state.pool.engine.resolve(served.model)):
+        raise APIError(
+            400, f"{served.name} is a base model with no chat template; send plain text to /v1/completions",
+            param="model", code="model_has_no_chat_template",
+        )  # fmt: skip
 
 
 async def _generate(request: Request, kind: type, endpoint: str) -> Any:
