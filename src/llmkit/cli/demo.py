@@ -24,8 +24,12 @@ _TOUR = [
     ("llmkit models", "model catalog: families, context, license, availability here"),
     ("llmkit generate / chat", "streaming generation on transformers, llama.cpp or any OpenAI server"),
     ("llmkit tokens ...", "tokenizer lab: encode, decode, compare, special tokens, chat templates"),
-    ("llmkit transcribe / minutes", "transcripts and grounded meeting minutes from audio, batch, md/json/html"),
+    ("llmkit transcribe / minutes", "transcripts, speakers and grounded meeting minutes from audio, md/json/html"),
     ("llmkit synth ...", "synthetic data: specs, templates, LLM columns, relations, quality report, resume"),
+    ("llmkit inspect / quant ...", "model internals (arch, memory, attention, logit lens) and quantization lab"),
+    ("llmkit compare / recommend", "models side by side on a prompt suite; which model fits your hardware"),
+    ("llmkit serve", "an OpenAI-compatible server: SSE and WebSocket, keys, limits, metrics"),
+    ("llmkit ui", "one web app over all of it, in your browser"),
 ]
 
 
