@@ -193,10 +193,12 @@ def test_a_read_only_output_folder_is_a_clear_error(tmp_path):
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("this user can write into a read-only folder (root)")
-        result = run_cli("synth", "run", "orders", "--rows", "5", "-o", str(locked / "out"))
-        _failed_cleanly(result, str(locked / "out"), "Permission denied")
+        if os.access(locked, os.W_OK):  # root writes anywhere a mode allows; sysfs refuses even root
+            target, reason = Path("/sys/llmkit-test-output/out"), "Operation not permitted"
+        else:
+            target, reason = locked / "out", "Permission denied"
+        result = run_cli("synth", "run", "orders", "--rows", "5", "-o", str(target))
+        _failed_cleanly(result, str(target), reason)
     finally:
         locked.chmod(0o700)
 
