@@ -142,7 +142,7 @@ def test_chat_streams_tokens_and_stop_cancels_the_engine(session):
     *_, tokens, finish = stats_rows(page)[-1]
     assert finish == "cancelled"  # the engine's own Finished event says it stopped
     assert 0 < int(tokens) < 2000
-    assert "Stopped" in page.inner_text("#chat-status")
+    page.wait_for_function('document.querySelector("#chat-status").innerText.includes("Stopped")')
     page.screenshot(path=str(SCREENSHOTS / "chat.png"), full_page=True)
 
     send(page, "Say hello.", 12)  # the conversation goes on after a Stop

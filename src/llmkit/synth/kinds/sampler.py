@@ -298,12 +298,13 @@ def _in_fixed_order(value: Any) -> Any:
 
 def _hash_ordered(values: list | tuple) -> bool:
     """Made by iterating a set: its items come in the order a set of them has. Authored data agrees with
-    that order about half the time, pair by pair; a set's iteration (collisions aside) almost always."""
+    that order about half the time, pair by pair (at most 0.59 for 40 words over 60 hash seeds); a list made
+    from a set agrees almost always (at least 0.85 there: rebuilding the set can move a colliding item)."""
     if len(values) < _MIN_ORDER_CHECK or not all(type(v) is str for v in values):  # int hashes are fixed
         return False
     rank = {value: i for i, value in enumerate(set(values))}
     agree = sum(rank[a] < rank[b] for a, b in zip(values, values[1:], strict=False))
-    return agree >= 0.9 * (len(values) - 1)
+    return agree >= 0.75 * (len(values) - 1)
 
 
 def _faker_pool(provider: str, locale: str, seed: int, key: str, size: int, args: dict[str, Any]) -> list[Any]:
