@@ -27,6 +27,11 @@ from llmkit.models.catalog import ModelEntry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# transformers imports torchao whenever it is installed (the lab extra): on a CPU machine torchao then warns
+# that its CUDA kernels did not load and torch that its Enum registrations are deprecated. Neither concerns a
+# model llmkit loads, and both printed above every first answer.
+for _noisy in ("torchao", "torch.utils._pytree"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUANTIZATIONS = ("none", "8bit", "4bit")
