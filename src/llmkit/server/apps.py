@@ -87,7 +87,11 @@ async def minutes(request: Request) -> Any:
     folder = Path(tempfile.mkdtemp(prefix="llmkit-minutes-"))
     source = folder / name
     source.write_bytes(await upload.read())
-    await state.admission.enter()
+    try:
+        await state.admission.enter()
+    except BaseException:  # refused (503) or the client left while queued: the upload is not kept
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     cancel = CancelToken()
     released: list[bool] = []
 
