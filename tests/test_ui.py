@@ -124,3 +124,37 @@ def test_chat_trims_history_to_the_window_with_a_notice(tmp_path):
     assert session.dropped == 2 and "trimmed" in notice and "2 oldest" in notice
     assert session.history[0].content == "1 Hello."  # the oldest exchange went, the newer one stays
     assert chatbot[-1]["role"] == "assistant" and "| 1 |" in stats and status == "Done."
+
+
+def test_stop_reports_the_final_status_whatever_order_the_updates_arrive_in(tmp_path):
+    """Stop and the answer's stream both write the status line; the browser may get them in either order,
+    so Stop waits for the stream's end and reports the same "Stopped" (a late "Stopping..." would stay)."""
+    import threading
+
+    from llmkit.ui import UiContext
+    from llmkit.ui.chat import STOPPED, ChatSession, send, stop
+
+    ctx = UiContext(Engine(settings=load_settings(backend="llamacpp")), tmp_path)
+    session = ChatSession()
+    assert stop(session) == "Nothing is generating."
+    updates: list[tuple] = []
+    generating = threading.Event()
+
+    def consume() -> None:
+        for update in send(
+            ctx, "Count from 1 to 500.", session, "smollm2-135m-instruct", "auto", "", 2000, 0, 1, 0, 1.0, ""
+        ):
+            updates.append(update)
+            if update[-1] == "Generating...":
+                generating.set()
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    try:
+        assert generating.wait(600), "no token within the hang guard"
+        assert stop(session) == STOPPED
+        worker.join(600)
+    finally:
+        ctx.engine.close()
+    assert updates[-1][-1] == STOPPED and session.stats[-1].finish_reason == "cancelled"
+    assert stop(session) == "Nothing is generating."  # a second press, or one after the answer, changes nothing

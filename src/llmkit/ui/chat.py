@@ -4,6 +4,7 @@ engine, stats per answer, history trimmed to the window (Engine.fit_history) and
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,12 @@ class ChatSession:
     stats: list[GenerationStats] = field(default_factory=list)
     dropped: int = 0  # messages trimmed from `history` so far
     cancel: CancelToken | None = None
+    finished: threading.Event | None = None  # set when the current answer's stream has ended
     folder: Path | None = None
+
+
+STOPPED = "Stopped: the engine cancelled the answer."
+STOP_WAIT_S = 5.0  # how long Stop waits for the engine to end before it reports "Stopping..."
 
 
 def model_problem(entry: Any) -> str | None:
@@ -125,7 +131,16 @@ def send(
     problem = selection_problem(ctx, model, backend)
     if problem:
         raise gr.Error(problem)
-    session.cancel = CancelToken()
+    session.cancel, session.finished = CancelToken(), threading.Event()
+    try:
+        yield from _stream_answer(ctx, message, session, model, backend, system, params)
+    finally:
+        session.finished.set()
+
+
+def _stream_answer(
+    ctx: UiContext, message: str, session: ChatSession, model: str, backend: str, system: str, params: Any
+) -> Iterator[tuple]:
     shown = session.shown + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
     working = f"Working: {model} on {backend} (its first answer loads the model)..."
     yield shown, "", stats_table(session.stats), _notice(session), session, working
@@ -143,16 +158,23 @@ def send(
             shown[-1] = {"role": "assistant", "content": event.text}
             history.append(ChatMessage("assistant", event.text))
     session.history, session.shown = history, shown
-    status = "Stopped: the engine cancelled the answer." if session.cancel.cancelled else "Done."
+    status = STOPPED if session.cancel.cancelled else "Done."
     yield shown, "", stats_table(session.stats), _notice(session), session, status
 
 
 def stop(session: ChatSession) -> str:
-    """Cancel the engine's generation for this session (it stops before its next token)."""
-    if session.cancel is not None and not session.cancel.cancelled:
-        session.cancel.cancel()
-        return "Stopping..."
-    return "Nothing is generating."
+    """Cancel the engine's generation for this session (it stops before its next token).
+
+    Both this handler and the answer's stream write the status line, and their updates can reach the
+    browser in either order; so Stop waits briefly for the stream to end and then reports the same final
+    status, rather than a "Stopping..." that could land last and stay.
+    """
+    if session.cancel is None or session.cancel.cancelled or (session.finished and session.finished.is_set()):
+        return "Nothing is generating."
+    session.cancel.cancel()
+    if session.finished is not None and session.finished.wait(STOP_WAIT_S):
+        return STOPPED
+    return "Stopping... (the engine stops before its next token)"
 
 
 def clear(session: ChatSession) -> tuple:
