@@ -93,7 +93,7 @@ def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
     from dataclasses import replace
 
     from llmkit.asr import DiarizationOptions, diarization_error_rate, diarize, turns_of
-    from llmkit.minutes import introduced_speakers, name_speakers
+    from llmkit.minutes import introductions, name_speakers
 
     audio = MEETINGS / f"{name}.mp3"
     script = json.loads((MEETINGS / f"{name}.json").read_text())
@@ -102,8 +102,8 @@ def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
     transcript = transcriber.transcribe(audio)
     words_s = time.perf_counter() - started
     started = time.perf_counter()
-    floor = introduced_speakers(transcript.segments)  # different self-introductions: at least that many
-    segments, speakers = diarize(audio, transcript.segments, DiarizationOptions(at_least=max(floor, 1)), diarizer)
+    anchors = tuple(introductions(transcript.segments))  # self-introductions: different people
+    segments, speakers = diarize(audio, transcript.segments, DiarizationOptions(anchors=anchors), diarizer)
     diarize_s = time.perf_counter() - started
     named = name_speakers(replace(transcript, segments=segments, speakers=speakers))
     hypothesis = turns_of(named.segments)
@@ -167,7 +167,18 @@ def long_file(minutes: float, source: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "long.mp3"
         subprocess.run(
-            ["sox", str(MEETINGS / f"{source}.mp3"), "-C", "24", str(target), "pad", "0", "0.5", "repeat", str(repeats - 1)],
+            [
+                "sox",
+                str(MEETINGS / f"{source}.mp3"),
+                "-C",
+                "24",
+                str(target),
+                "pad",
+                "0",
+                "0.5",
+                "repeat",
+                str(repeats - 1),
+            ],
             check=True,
             capture_output=True,
         )

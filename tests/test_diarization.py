@@ -19,6 +19,7 @@ from llmkit.asr import (
     SpeakerTurn,
     Transcriber,
     TranscriptionOptions,
+    VoiceAnchor,
     Word,
     create_diarizer,
     diarization_error_rate,
@@ -178,6 +179,42 @@ def test_a_speaker_count_hint_is_obeyed(diarizer):
     segments = [Segment(x["start"], x["end"], x["text"]) for x in lines]
     _, speakers = diarize(MEETINGS / "speakers-quiet.mp3", segments, DiarizationOptions(speakers=2), diarizer)
     assert len(speakers) == 2
+
+
+def test_introductions_keep_alike_voices_apart(tmp_path, diarizer):
+    """Ben, David and Eric (espeak male voices, close in pitch and to the encoder) each said who they are:
+    with their introductions as anchors they are three people; a group split from one voice by two names
+    that the voices do not back stays one (a misheard name does not invent a speaker)."""
+    lines = [x for x in _lines("speakers-five") if x["speaker"] in ("Ben", "David", "Eric")]
+    path, segments, turns = _clip(_audio("speakers-five"), lines, tmp_path / "three.wav")
+    first = {t.speaker: t for t in reversed(turns)}  # each one's first line is their introduction
+    anchors = tuple(VoiceAnchor(t.start, t.end, name) for name, t in first.items())
+    labelled, speakers = diarize(path, segments, DiarizationOptions(anchors=anchors), diarizer)
+    intro_labels = {labelled[turns.index(t)].speaker for t in first.values()}
+    assert len(intro_labels) == 3 and len(speakers) == 3
+
+    anna = [x for x in _lines("speakers-five") if x["speaker"] == "Anna"]
+    path, segments, turns = _clip(_audio("speakers-five"), anna, tmp_path / "anna.wav")
+    misheard = (VoiceAnchor(turns[0].start, turns[0].end, "anna"), VoiceAnchor(turns[1].start, turns[1].end, "hanna"))
+    _, speakers = diarize(path, segments, DiarizationOptions(anchors=misheard), diarizer)
+    assert len(speakers) <= 2  # never more people than names and voices
+
+
+def test_distances_to_others_match_the_square_matrix_and_long_recordings_are_sampled(monkeypatch):
+    from llmkit.asr import voiceprint
+
+    rng = np.random.default_rng(0)
+    prints = []
+    voice = [(k // 5) % 2 for k in range(40)]  # two people taking turns, five pieces each
+    for k in range(40):
+        embedding = rng.normal(size=256) + (5.0 if voice[k] else -5.0)
+        pitch = float(np.log(100 + 80 * voice[k]))
+        prints.append(voiceprint.Voiceprint(embedding / np.linalg.norm(embedding), pitch, rng.normal(size=12)))
+    square = voiceprint.distances(prints)
+    np.testing.assert_allclose(voiceprint.distances(prints[:5], prints[5:9]), square[:5, 5:9], atol=1e-9)
+    monkeypatch.setattr(voiceprint, "MAX_CLUSTERED", 10)  # only 10 clustered, the other 30 join them
+    labels = voiceprint.cluster(prints, [2.0] * len(prints))
+    assert len(set(labels)) == 2 and all(labels[k] == labels[5 * voice[k]] for k in range(len(prints)))
 
 
 def test_registry_and_missing_extras(monkeypatch, tmp_path):

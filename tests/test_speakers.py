@@ -43,6 +43,22 @@ def test_self_introductions_name_their_speaker(said, name):
     assert named.speakers[0].name == "" and named.segments[0].speaker == "SPEAKER_1"  # no evidence: stays
 
 
+def test_introductions_are_anchored_at_the_name_said():
+    """The diarizer's anchors: where each person said their own name (its word's time), keyed by the name;
+    addressing someone else ("Peter, can you") or a word that is not a name is no anchor."""
+    from llmkit.asr import Word
+    from llmkit.minutes import introductions
+
+    words = (Word(0.0, 0.3, " Hi"), Word(0.3, 0.5, " all,"), Word(0.6, 0.8, " I'm"), Word(0.8, 1.1, " Ben"))
+    words += (Word(1.1, 1.5, " from"), Word(1.5, 1.9, " sales."), Word(2.5, 2.9, " Chloe"), Word(2.9, 3.4, " here."))
+    words += (Word(4.0, 4.4, " Peter,"), Word(4.4, 4.6, " can"), Word(4.6, 4.8, " you?"))
+    segment = Segment(0.0, 4.8, "".join(w.text for w in words).strip(), words)
+    anchors = introductions([segment, Segment(5.0, 7.0, "And I'm very rude.")])
+    assert [(a.key, a.start, a.end) for a in anchors] == [("ben", 0.8, 1.1), ("chloe", 2.5, 2.9)]
+    no_words = introductions([Segment(9.0, 11.0, "My name is Grace.")])
+    assert [(a.key, a.start, a.end) for a in no_words] == [("grace", 9.0, 11.0)]  # the whole segment
+
+
 def test_the_one_addressed_is_the_one_who_answers_and_the_asker_is_not_them():
     named = name_speakers(
         _diarized(

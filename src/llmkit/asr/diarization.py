@@ -4,7 +4,8 @@
   download). Whisper's word timestamps cut each segment where the speaker pauses; every piece gets a voice
   print (encoder embeddings over 1.6 s sliding windows, averaged) plus pitch and timbre (median F0, mean
   MFCC), and the pieces are clustered (average linkage) with the number of speakers given or found from
-  the audio (groups further apart than one voice ever is from itself: no invented speakers).
+  the audio (groups further apart than one voice ever is from itself: no invented speakers). Anchors (e.g.
+  the transcript's self-introductions) say which moments are different people: alike voices stay apart.
 - `pyannote`: pyannote.audio's pipeline for users who have its weights (`LLMKIT_PYANNOTE_PIPELINE`: a local
   folder or hub id), behind the same interface.
 
@@ -44,12 +45,22 @@ class SpeakerTurn:
     speaker: str  # SPEAKER_n
 
 
+@dataclass(frozen=True)
+class VoiceAnchor:
+    """A moment known to be spoken by one person (e.g. where they said their name); anchors with different
+    keys are different people, whatever their voices sound like."""
+
+    start: float
+    end: float
+    key: str
+
+
 @dataclass
 class DiarizationOptions:
     speakers: int | None = None  # how many people speak, if known
     window_s: float = 600.0  # audio read this much at a time (as the transcriber does, so pieces stay whole)
     max_speakers: int = MAX_SPEAKERS
-    at_least: int = 1  # a floor on the count found (e.g. the number of people who introduced themselves)
+    anchors: tuple[VoiceAnchor, ...] = ()  # e.g. the self-introductions found in the transcript
 
 
 class DiarizationError(LlmkitError):
@@ -120,6 +131,18 @@ def _capped(words: list[Word]) -> list[tuple[float, float]]:
     if words[cut].start - words[cut - 1].end <= 0.05:  # no real gap: cut near the middle instead
         cut = min(candidates, key=lambda i: abs(words[i].start - middle))
     return _capped(words[:cut]) + _capped(words[cut:])
+
+
+def anchored_pieces(spans: list[tuple[float, float]], anchors: tuple[VoiceAnchor, ...]) -> dict[int, str]:
+    """Piece index -> anchor key, for the piece each anchor overlaps most; a piece claimed by two different
+    keys (two introductions run together) is left free."""
+    found: dict[int, set[str]] = {}
+    for anchor in anchors:
+        overlaps = [min(e, anchor.end) - max(s, anchor.start) for s, e in spans]
+        best = max(range(len(spans)), key=overlaps.__getitem__, default=None)
+        if best is not None and overlaps[best] > 0:
+            found.setdefault(best, set()).add(anchor.key)
+    return {i: keys.pop() for i, keys in found.items() if len(keys) == 1}
 
 
 def assign_speakers(segments: list[Segment], turns: list[SpeakerTurn]) -> list[Segment]:
@@ -213,7 +236,9 @@ class ResemblyzerDiarizer(Diarizer):
         if not spans:
             return []
         prints = voiceprints(read_windows(path, options.window_s), spans, self.encoder)
-        labels = cluster(prints, [e - s for s, e in spans], options.speakers, options.max_speakers, options.at_least)
+        anchored = anchored_pieces(spans, options.anchors)
+        durations = [e - s for s, e in spans]
+        labels = cluster(prints, durations, options.speakers, options.max_speakers, anchored)
         return [SpeakerTurn(s, e, label) for (s, e), label in zip(spans, labels, strict=True)]
 
 

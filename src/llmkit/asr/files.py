@@ -196,7 +196,9 @@ def load_complete_transcript(folder: Path, source: Path) -> Transcript | None:
 
 def _words(items: list) -> tuple[Word, ...]:
     return tuple(
-        Word(float(w["start"]), float(w["end"]), str(w.get("text", w.get("word", ""))), float(w.get("probability", 1.0)))
+        Word(
+            float(w["start"]), float(w["end"]), str(w.get("text", w.get("word", ""))), float(w.get("probability", 1.0))
+        )
         for w in items
     )
 
@@ -317,7 +319,9 @@ def _json_segments(raw: str, path: Path) -> list[Segment]:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InvalidInputError(f"{path}: segments[{index}] has a bad time: {exc}") from exc
         speaker = item.get("speaker") or ""
-        segments.append(Segment(start, max(end, start), item["text"], words, speaker if isinstance(speaker, str) else ""))
+        segments.append(
+            Segment(start, max(end, start), item["text"], words, speaker if isinstance(speaker, str) else "")
+        )
     return segments
 
 
@@ -356,9 +360,7 @@ def _cue_segments(raw: str, path: Path, warnings: list[str]) -> list[Segment]:
             continue
         at = segments[-1].end if segments else 0.0
         what = f"a bad time line {body[bad]!r}" if bad is not None else "no time line"
-        warnings.append(
-            f"{path}: cue {label} has {what}; its text is kept, timed at {short_clock(at)}: {text[:60]!r}"
-        )
+        warnings.append(f"{path}: cue {label} has {what}; its text is kept, timed at {short_clock(at)}: {text[:60]!r}")
         segments.append(Segment(at, at, text))
     return segments
 

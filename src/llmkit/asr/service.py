@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from llmkit.asr.audio import SAMPLE_RATE, AudioError, probe_duration, read_windows
-from llmkit.asr.diarization import DiarizationOptions, Diarizer, create_diarizer, diarize
+from llmkit.asr.diarization import DiarizationOptions, Diarizer, VoiceAnchor, create_diarizer, diarize
 from llmkit.asr.engines import AsrEngine, create_asr_engine
 from llmkit.asr.files import TranscriptWriter
 from llmkit.asr.types import (
@@ -24,8 +24,8 @@ DIARIZE_MODES = ("off", "auto", "on")
 # Names the speakers of a diarized transcript (the minutes package's evidence-based naming, passed in by
 # the caller so that this layer does not import the one above it).
 SpeakerNamer = Callable[[Transcript], Transcript]
-# How many people the transcript shows at least (e.g. different self-introductions): a floor for the count.
-SpeakerFloor = Callable[[list[Segment]], int]
+# Moments the transcript ties to one person each (e.g. self-introductions): people the diarizer keeps apart.
+SpeakerAnchors = Callable[[list[Segment]], list[VoiceAnchor]]
 
 
 class NoSpeechError(LlmkitError):
@@ -83,7 +83,7 @@ class Transcriber:
         path: Path,
         writer: TranscriptWriter | None = None,
         namer: SpeakerNamer | None = None,
-        floor: SpeakerFloor | None = None,
+        anchors: SpeakerAnchors | None = None,
     ) -> Generator[TranscriptionEvent, None, Transcript]:
         """`stream`, writing each segment as it comes; returns the finished transcript, diarized (and its
         speakers named by `namer`) if the options ask for it."""
@@ -103,7 +103,7 @@ class Transcriber:
             transcript = Transcript(
                 str(path), segments, duration, self.options.language or "en", engine.name, engine.model
             )
-            transcript = self.diarized(path, transcript, namer, floor)
+            transcript = self.diarized(path, transcript, namer, anchors)
         except BaseException:  # also a consumer that stops early (GeneratorExit)
             if writer:
                 writer.abandon()  # what was written stays on disk; an earlier result is never touched
@@ -117,15 +117,15 @@ class Transcriber:
         path: Path,
         transcript: Transcript,
         namer: SpeakerNamer | None = None,
-        floor: SpeakerFloor | None = None,
+        anchors: SpeakerAnchors | None = None,
     ) -> Transcript:
         """`transcript` with a speaker on every segment, as the options ask: in "auto" mode only when more
         than one voice is heard, and a missing speakers extra is a warning there, not an error."""
         mode = self.options.diarize
         if mode == "off":
             return transcript
-        at_least = floor(transcript.segments) if floor and not self.options.speakers else 1
-        options = DiarizationOptions(self.options.speakers, self.options.window_s, at_least=max(at_least, 1))
+        found = tuple(anchors(transcript.segments)) if anchors else ()
+        options = DiarizationOptions(self.options.speakers, self.options.window_s, anchors=found)
         try:
             segments, speakers = diarize(path, transcript.segments, options, self.diarizer)
         except MissingExtraError as exc:
@@ -144,10 +144,10 @@ class Transcriber:
         writer: TranscriptWriter | None = None,
         on_progress=None,
         namer: SpeakerNamer | None = None,
-        floor: SpeakerFloor | None = None,
+        anchors: SpeakerAnchors | None = None,
     ) -> Transcript:
         """The whole transcript; with a writer, each segment is on disk as soon as it is known."""
-        events = self.stream_to(path, writer, namer, floor)
+        events = self.stream_to(path, writer, namer, anchors)
         while True:
             try:
                 event = next(events)

@@ -34,6 +34,15 @@ TIMBRE_SCALE = 2.0
 DISTANCE_THRESHOLD = 1.0
 MERGE_THRESHOLD = 1.2
 MIN_CLUSTER_S = 1.5
+MIN_SPEAKER_S = 4.0  # a group with less speech than this, no introduction and a group near it ...
+DISSOLVE_DISTANCE = 2.0  # ... closer than this is that group's outlier, not a speaker of its own
+# Introductions (anchors): a group holding two people's introductions is split between them, unless the
+# parts' centres come out closer than this (then the voices do not back the transcript's names).
+SPLIT_MIN_DISTANCE = 0.5
+REFINE_ROUNDS = 5
+# The pairwise clustering is quadratic in pieces: beyond this many (about 1.5 hours of speech), an even
+# sample in time is clustered and the rest join the nearest group, so memory stays flat for long recordings.
+MAX_CLUSTERED = 1500
 _TARGET_DBFS = -30.0
 
 
@@ -164,24 +173,31 @@ def voiceprints(windows: Iterable[Any], spans: list[tuple[float, float]], encode
     return [p if p is not None else empty for p in prints]
 
 
-def distances(prints: list[Voiceprint]) -> Any:
-    """Pairwise distance: encoder + pitch + timbre, each over its scale; a missing pitch adds nothing."""
+def distances(prints: list[Voiceprint], others: list[Voiceprint] | None = None) -> Any:
+    """Distance between prints (each pair, or each print to each of `others`): encoder + pitch + timbre, each
+    over its scale; a missing pitch adds nothing. Memory is len(prints) x len(others) floats, a few times."""
     import numpy as np
 
-    embeddings = np.stack([p.embedding for p in prints])
-    pitches = np.array([p.pitch for p in prints])
-    timbres = np.stack([p.timbre for p in prints])
-    encoder = np.clip(1.0 - embeddings @ embeddings.T, 0.0, 2.0) / EMBEDDING_SCALE
-    pitch_gap = np.nan_to_num(np.abs(pitches[:, None] - pitches[None, :]), nan=0.0) / PITCH_SCALE
-    timbre_gap = np.linalg.norm(timbres[:, None] - timbres[None, :], axis=2) / np.sqrt(timbres.shape[1]) / TIMBRE_SCALE
-    total = (encoder + pitch_gap + timbre_gap) / 3.0
-    np.fill_diagonal(total, 0.0)
-    return (total + total.T) / 2
+    square = others is None
+    others = prints if others is None else others
+    emb_a, emb_b = (np.stack([p.embedding for p in group]) for group in (prints, others))
+    pitch_a, pitch_b = (np.array([p.pitch for p in group]) for group in (prints, others))
+    tim_a, tim_b = (np.stack([p.timbre for p in group]).astype(np.float64) for group in (prints, others))
+    total = np.clip(1.0 - emb_a @ emb_b.T, 0.0, 2.0) / EMBEDDING_SCALE
+    total += np.nan_to_num(np.abs(pitch_a[:, None] - pitch_b[None, :]), nan=0.0) / PITCH_SCALE
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: no (n, n, 12) array for a long recording's thousands of pieces
+    squared = (tim_a**2).sum(1)[:, None] + (tim_b**2).sum(1)[None, :] - 2.0 * tim_a @ tim_b.T
+    total += np.sqrt(np.maximum(squared, 0.0)) / np.sqrt(tim_a.shape[1]) / TIMBRE_SCALE
+    total /= 3.0
+    if square:
+        np.fill_diagonal(total, 0.0)
+        total = (total + total.T) / 2
+    return total
 
 
 def _first_groups(prints: list[Voiceprint], speakers: int | None) -> list[int]:
-    """Average-linkage groups of the pieces, cut at DISTANCE_THRESHOLD (and into at least `speakers`: a
-    count given, or a floor)."""
+    """Average-linkage groups of the pieces, cut at DISTANCE_THRESHOLD (and into at least `speakers` when a
+    count was given)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
@@ -208,22 +224,121 @@ def centre(prints: list[Voiceprint], weights: list[float]) -> Voiceprint:
     return Voiceprint(embedding, pitch_c, timbre_c)
 
 
-def _merged(
-    groups: dict[int, list[int]], prints: list[Voiceprint], durations: list[float], floor: int, keep: int = 1
-) -> None:
-    """Merge the two groups with the closest centres while they are closer than MERGE_THRESHOLD (never below
-    `keep` groups), or while there are more than `floor` groups when a count was given (floor 0: no count)."""
-    import numpy as np
+class _Groups:
+    """Groups of piece indices, with the anchor keys (people known to differ) each group holds."""
 
-    while len(groups) > max(floor, keep, 1):
-        keys = list(groups)
-        centres = [centre([prints[i] for i in groups[k]], [durations[i] for i in groups[k]]) for k in keys]
-        matrix = distances(centres)
-        np.fill_diagonal(matrix, np.inf)
-        a, b = np.unravel_index(int(np.argmin(matrix)), matrix.shape)
-        if not floor and matrix[a, b] >= MERGE_THRESHOLD:
-            return
-        groups[keys[a]] += groups.pop(keys[b])
+    def __init__(self, members: dict[int, list[int]], prints: list[Voiceprint], durations: list[float], anchors):
+        self.members, self.prints, self.durations, self.anchors = members, prints, durations, anchors
+
+    def keys(self, group: int) -> set[str]:
+        return {self.anchors[i] for i in self.members[group] if i in self.anchors}
+
+    def centre(self, group: int) -> Voiceprint:
+        idx = self.members[group]
+        return centre([self.prints[i] for i in idx], [self.durations[i] for i in idx])
+
+    def split_by_anchors(self) -> None:
+        """A group holding the introductions of two people is two (or more) people: its pieces go to the
+        nearest of the introductions' voices, refined a few times. When the parts come out closer than
+        SPLIT_MIN_DISTANCE the voices do not support the introductions (an ASR slip naming a second person):
+        the group stays whole and its anchors stop constraining it."""
+        for group in [g for g in self.members if len(self.keys(g)) > 1]:
+            idx = self.members[group]
+            keys = sorted(self.keys(group))
+            parts = {k: [i for i in idx if self.anchors.get(i) == k] for k in keys}
+            for _ in range(REFINE_ROUNDS):
+                centres = {
+                    k: centre([self.prints[i] for i in p], [self.durations[i] for i in p]) for k, p in parts.items()
+                }
+                parts = {k: [i for i in idx if self.anchors.get(i) == k] for k in keys}
+                for i in idx:
+                    if i not in self.anchors or self.anchors[i] not in parts:
+                        nearest = min(keys, key=lambda k: _distance(self.prints[i], centres[k]))
+                        parts[nearest].append(i)
+            centres = {k: centre([self.prints[i] for i in p], [self.durations[i] for i in p]) for k, p in parts.items()}
+            closest = min(_distance(centres[a], centres[b]) for a in keys for b in keys if a < b)
+            if closest < SPLIT_MIN_DISTANCE:
+                for i in idx:
+                    self.anchors.pop(i, None)
+                continue
+            del self.members[group]
+            next_id = max(self.members, default=0) + 1
+            for offset, key in enumerate(keys):
+                self.members[next_id + offset] = parts[key]
+
+    def merge(self, floor: int, keep: int = 1) -> None:
+        """Merge the two groups with the closest centres while they are closer than MERGE_THRESHOLD (never
+        below `keep` groups), or while there are more than `floor` groups when a count was given (floor 0: no
+        count). Groups holding different people's introductions are never merged."""
+        import numpy as np
+
+        while len(self.members) > max(floor, keep, 1):
+            ids = list(self.members)
+            matrix = distances([self.centre(g) for g in ids])
+            keys = [self.keys(g) for g in ids]
+            for a in range(len(ids)):
+                for b in range(len(ids)):
+                    if a == b or (keys[a] and keys[b] and keys[a] != keys[b]):
+                        matrix[a, b] = np.inf
+            a, b = np.unravel_index(int(np.argmin(matrix)), matrix.shape)
+            if not np.isfinite(matrix[a, b]) or (not floor and matrix[a, b] >= MERGE_THRESHOLD):
+                return
+            self.members[ids[a]] += self.members.pop(ids[b])
+
+    def dissolve_small(self) -> None:
+        """A lone piece (under MIN_SPEAKER_S, no introduction) just beyond the merge distance of a group is
+        that voice's outlier (a laugh, a raised voice), not a person of its own: it leaves the groups and joins
+        the nearest at the end. A lone piece far from every group stays: a voice heard once."""
+        for group in sorted(self.members, key=self.talk):
+            if len(self.members) < 2 or self.keys(group) or self.talk(group) >= MIN_SPEAKER_S:
+                continue
+            others = [g for g in self.members if g != group]
+            nearest = min(distances([self.centre(group)], [self.centre(g) for g in others])[0])
+            if nearest < DISSOLVE_DISTANCE:
+                del self.members[group]
+
+    def talk(self, group: int) -> float:
+        return sum(self.durations[i] for i in self.members[group])
+
+    def refine(self, units: list[list[int]]) -> None:
+        """Average linkage never moves a piece once merged; a few rounds of nearest-centre reassignment
+        (anchored pieces stay with their person) correct pieces that joined a group early by chance."""
+        chosen = {i for idx in self.members.values() for i in idx}
+        units = [[i for i in unit if i in chosen] for unit in units]
+        units = [unit for unit in units if unit]
+        for _ in range(REFINE_ROUNDS):
+            if len(self.members) < 2:
+                return
+            moved = self.assign(units)
+            if moved == self.members:
+                return
+            self.members = moved
+
+    def assign(self, units: list[list[int]]) -> dict[int, list[int]]:
+        """Each unit (pieces that go together) to the group nearest on average (duration-weighted), or to the
+        group of the introduction it holds."""
+        import numpy as np
+
+        ids = list(self.members)
+        fixed = {i: g for g in ids for i in self.members[g] if i in self.anchors}
+        pieces = [i for unit in units for i in unit]
+        row_of = {i: row for row, i in enumerate(pieces)}
+        matrix = distances([self.prints[i] for i in pieces], [self.centre(g) for g in ids])
+        result: dict[int, list[int]] = {g: [] for g in ids}
+        for unit in units:
+            anchored = [fixed[i] for i in unit if i in fixed]
+            if anchored:
+                group = anchored[0]
+            else:
+                weights = np.array([self.durations[i] for i in unit]) + 1e-6
+                rows = matrix[[row_of[i] for i in unit]]
+                group = ids[int(np.argmin(weights @ rows))]
+            result[group].extend(unit)
+        return {g: sorted(idx) for g, idx in result.items() if idx}
+
+
+def _distance(a: Voiceprint, b: Voiceprint) -> float:
+    return float(distances([a, b])[0, 1])
 
 
 def cluster(
@@ -231,29 +346,40 @@ def cluster(
     durations: list[float],
     speakers: int | None = None,
     max_speakers: int = 8,
-    at_least: int = 1,
+    anchors: dict[int, str] | None = None,
 ) -> list[str]:
-    """SPEAKER_n for each print (numbered in order of first appearance). Stretches long enough for a
-    voice print are clustered; shorter ones join the group they are closest to on average."""
+    """SPEAKER_n for each print (numbered in order of first appearance).
 
+    Stretches long enough for a voice print are clustered (at most MAX_CLUSTERED of them, evenly spread in
+    time, so that memory does not grow with the recording); the others join the nearest group. `anchors`
+    maps a print to a person's key (e.g. the stretch where someone said their name): different keys are
+    different people, so two alike voices that introduced themselves are kept apart."""
     if not prints:
         return []
-    long = [i for i, d in enumerate(durations) if d >= MIN_CLUSTER_S]
+    anchors = dict(anchors or {})
+    units = [[i] for i in range(len(prints))]  # assign() takes groups of prints: here each on its own
+    long = sorted({i for i, d in enumerate(durations) if d >= MIN_CLUSTER_S} | set(anchors))
     if len(long) < 2:
         long = sorted(range(len(prints)), key=lambda i: -durations[i])[:2]
-    groups = _first_groups([prints[i] for i in long], speakers or (at_least if at_least > 1 else None))
+    if len(long) > MAX_CLUSTERED:
+        spread = set(long[:: -(-len(long) // MAX_CLUSTERED)])
+        long = sorted(spread | set(anchors))
+    groups = _first_groups([prints[i] for i in long], speakers)
     members = {g: [long[j] for j in range(len(long)) if groups[j] == g] for g in set(groups)}
+    state = _Groups(members, prints, durations, anchors)
+    state.split_by_anchors()
     if speakers:
-        _merged(members, prints, durations, min(speakers, len(long)))
+        state.merge(min(speakers, len(long)))
     else:
-        _merged(members, prints, durations, 0, at_least)
-        while len(members) > max_speakers:
-            _merged(members, prints, durations, max_speakers)
-    label_of = {i: g for g, idx in members.items() for i in idx}
-    centres = {g: centre([prints[i] for i in idx], [durations[i] for i in idx]) for g, idx in members.items()}
-    for i in range(len(prints)):
-        if i not in label_of:
-            label_of[i] = min(centres, key=lambda g: float(distances([prints[i], centres[g]])[0, 1]))
+        state.merge(0)
+        while len(state.members) > max_speakers:
+            before = len(state.members)
+            state.merge(max_speakers)
+            if len(state.members) == before:  # only introduced people left apart: they stay
+                break
+    state.dissolve_small()
+    state.refine(units)
+    label_of = {i: g for g, idx in state.assign(units).items() for i in idx}
     names: dict[int, str] = {}
     for i in range(len(prints)):
         names.setdefault(int(label_of[i]), f"SPEAKER_{len(names) + 1}")

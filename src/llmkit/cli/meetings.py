@@ -103,7 +103,7 @@ def transcribe(
         TranscriptWriter,
         output_folders,
     )
-    from llmkit.minutes import introduced_speakers, name_speakers
+    from llmkit.minutes import introductions, name_speakers
 
     chosen = _formats(formats, TRANSCRIPT_FORMATS)
     count, names = _speakers(speakers_hint)
@@ -134,7 +134,7 @@ def transcribe(
                 progress.show(f"{name} {bar(event.fraction)} of the audio")
 
             transcript = transcriber.transcribe(
-                source, writer=writer, on_progress=on_progress, namer=namer, floor=introduced_speakers
+                source, writer=writer, on_progress=on_progress, namer=namer, anchors=introductions
             )
             progress.done()
             if folder is None:

@@ -7,7 +7,7 @@ from llmkit.minutes.chunking import TranscriptTooLongError
 from llmkit.minutes.render import MINUTES_FORMATS, to_markdown, write_minutes
 from llmkit.minutes.service import MinutesOptions, MinutesPipeline
 from llmkit.minutes.speakers import introduced as introduced_speakers
-from llmkit.minutes.speakers import name_speakers, parse_speaker_map
+from llmkit.minutes.speakers import introductions, name_speakers, parse_speaker_map
 from llmkit.minutes.types import (
     ActionItem,
     Attendee,
@@ -39,6 +39,7 @@ __all__ = [
     "TranscriptTooLongError",
     "is_done",
     "introduced_speakers",
+    "introductions",
     "meeting_folder",
     "name_speakers",
     "parse_speaker_map",

@@ -202,7 +202,7 @@ class MinutesPipeline:
             yield MinutesProgress("transcribe", done.duration, done.duration, "transcript.json reused")
             return done
         writer = TranscriptWriter(out_dir, self.options.transcript_formats) if out_dir else None
-        events = self.transcriber.stream_to(source, writer, self.name_speakers, speakers.introduced)
+        events = self.transcriber.stream_to(source, writer, self.name_speakers, speakers.introductions)
         while True:
             try:
                 event = next(events)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from llmkit.asr import Segment, Transcript, short_clock
+from llmkit.asr import Segment, Transcript, VoiceAnchor, short_clock
 from llmkit.errors import InvalidInputError
 from llmkit.minutes import extract
 
@@ -85,13 +85,40 @@ def name_speakers(
     return replace(transcript, segments=segments, speakers=speakers)
 
 
-def introduced(segments: list[Segment]) -> int:
-    """How many different people said who they are ("I am Dana", "Omar here"): a floor for the number of
-    speakers the diarizer looks for (voices that sound alike are then kept apart)."""
+def introductions(segments: list[Segment]) -> list[VoiceAnchor]:
+    """Where different people said who they are ("I am Dana", "Omar here"), as anchors for the diarizer:
+    the name's word (its time from the word timestamps; the whole segment when there are none), keyed by the
+    name. Voices that sound alike are then kept apart, and the count found is at least the names heard."""
     text = [extract.plain(s.text) for s in segments]
     lowercase = {w for t in text for w in re.findall(r"\b[a-z][a-z']+\b", t)}
-    names = {m.group(1) for t in text for p in _FIRST_PERSON for m in p.finditer(t)} - {"I"}
-    return len({n for n in names if extract.is_name_word(n, lowercase, strong=True)})
+    anchors = []
+    for segment, plain_text in zip(segments, text, strict=True):
+        for pattern in _FIRST_PERSON:
+            for match in pattern.finditer(plain_text):
+                name = match.group(1)
+                if name != "I" and extract.is_name_word(name, lowercase, strong=True):
+                    when = _said_at(segment, name, match.start(1) / max(len(plain_text), 1))
+                    if when:
+                        anchors.append(VoiceAnchor(*when, name.lower()))
+    return anchors
+
+
+def introduced(segments: list[Segment]) -> int:
+    """How many different people said who they are."""
+    return len({anchor.key for anchor in introductions(segments)})
+
+
+def _said_at(segment: Segment, name: str, position: float) -> tuple[float, float] | None:
+    """When `name` was said in the segment: its word nearest the match's relative position in the text (the
+    whole segment when it has no word times; None when its words do not have the name)."""
+    if not segment.words:
+        return segment.start, segment.end
+    said = [w for w in segment.words if w.text.strip(" .,!?;:'\"").lower() == name.lower()]
+    if not said:
+        return None
+    length = max(segment.end - segment.start, 1e-6)
+    word = min(said, key=lambda w: abs((w.start - segment.start) / length - position))
+    return word.start, word.end
 
 
 def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None) -> dict[tuple[str, str], _Vote]:
