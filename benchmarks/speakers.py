@@ -10,7 +10,8 @@ transcribed once with word timestamps (Whisper tiny.en), then diarized. Reported
   their name (wrong names counted apart from no name);
 - action items with owners (rules only: the cue extractor and the reduce step, no language model), P/R
   against the script's list, from the audio without speakers (before) and with them (after);
-- overhead: (transcription with word timestamps + diarization) / plain transcription - 1, on --overhead.
+- overhead: (transcription with word timestamps + diarization) / plain transcription - 1, on --overhead:
+  --rounds alternating rounds (plain first, then diarized first, ...), medians and the ratio's spread.
 The sox-varied meetings (speakers-*) are the scripted set of the target; the espeak-ng-only dev meetings
 are reported separately (voice variants of one synthesizer), the held-out ones (heldout/) apart again.
 --long-minutes: a file of that length made by repeating a meeting, diarized alone (segments from the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,31 +91,79 @@ def owners(transcript, script: dict):
     return evaluation.action_item_score(script["action_items"], items)
 
 
-def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
+class _Timed:
+    """The diarizer, timing its calls: the transcriber calls it right after transcribing."""
+
+    def __init__(self, diarizer) -> None:
+        self.diarizer, self.seconds = diarizer, 0.0
+
+    def turns(self, *args):
+        started = time.perf_counter()
+        try:
+            return self.diarizer.turns(*args)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def _diarized_run(transcriber, audio: Path):
+    """The path `llmkit minutes` takes: transcription with word timestamps, then diarization anchored on
+    the self-introductions, in one Transcriber call. Returns (transcript, words seconds, diarize seconds)."""
+    from llmkit.minutes import introductions
+
+    timed = transcriber.diarizer
+    timed.seconds = 0.0
+    started = time.perf_counter()
+    transcript = transcriber.transcribe(audio, anchors=introductions)
+    total = time.perf_counter() - started
+    return transcript, total - timed.seconds, timed.seconds
+
+
+def _overhead(audio: Path, transcriber, plain, rounds: int) -> dict:
+    """Plain transcription vs transcription with words + diarization, `rounds` times each in alternating
+    order (both warmed up by the first measurement): medians and the spread of the ratio."""
+    plain_s, words_s, diarize_s, ratios = [], [], [], []
+    for round_ in range(rounds):
+        order = ("plain", "diarized") if round_ % 2 == 0 else ("diarized", "plain")
+        for side in order:
+            if side == "plain":
+                started = time.perf_counter()
+                plain.transcribe(audio)
+                plain_s.append(time.perf_counter() - started)
+            else:
+                _, words, diarizing = _diarized_run(transcriber, audio)
+                words_s.append(words)
+                diarize_s.append(diarizing)
+        ratios.append((words_s[-1] + diarize_s[-1]) / plain_s[-1] - 1)
+    med = statistics.median
+    return {
+        "asr_plain_s": round(med(plain_s), 2),
+        "asr_words_s": round(med(words_s), 2),
+        "diarize_s": round(med(diarize_s), 2),
+        "overhead": round(med(ratios), 3),
+        "overhead_spread": [round(min(ratios), 3), round(max(ratios), 3)],
+    }
+
+
+def measure(name: str, transcriber, plain, overhead_rounds: int) -> dict:
     from dataclasses import replace
 
-    from llmkit.asr import DiarizationOptions, diarization_error_rate, diarize, turns_of
-    from llmkit.minutes import introductions, name_speakers
+    from llmkit.asr import diarization_error_rate, turns_of
+    from llmkit.minutes import name_speakers
 
     audio = MEETINGS / f"{name}.mp3"
     script = json.loads((MEETINGS / f"{name}.json").read_text())
     reference = reference_turns(MEETINGS / f"{name}.lines.json")
-    started = time.perf_counter()
-    transcript = transcriber.transcribe(audio)
-    words_s = time.perf_counter() - started
-    started = time.perf_counter()
-    anchors = tuple(introductions(transcript.segments))  # self-introductions: different people
-    segments, speakers = diarize(audio, transcript.segments, DiarizationOptions(anchors=anchors), diarizer)
-    diarize_s = time.perf_counter() - started
-    named = name_speakers(replace(transcript, segments=segments, speakers=speakers))
+    transcript, words_s, diarize_s = _diarized_run(transcriber, audio)
+    named = name_speakers(transcript)
+    undiarized = replace(transcript, segments=[replace(s, speaker="") for s in transcript.segments], speakers=[])
     hypothesis = turns_of(named.segments)
     right, wrong, unnamed = naming(reference, named.segments)
-    before, after = owners(transcript, script), owners(named, script)
+    before, after = owners(undiarized, script), owners(named, script)
     row = {
         "meeting": name,
         "audio_s": round(reference[-1].end, 1),
         "speakers_true": len({t.speaker for t in reference}),
-        "speakers_found": len(speakers),
+        "speakers_found": len(transcript.speakers),
         "der": round(diarization_error_rate(reference, hypothesis), 3),
         "der_no_collar": round(diarization_error_rate(reference, hypothesis, collar=0.0), 3),
         "named_right": right,
@@ -126,11 +176,8 @@ def measure(name: str, transcriber, plain, diarizer, overhead: bool) -> dict:
         "diarize_s": round(diarize_s, 1),
         "names": {s.label: s.display for s in named.speakers},
     }
-    if overhead:
-        started = time.perf_counter()
-        plain.transcribe(audio)
-        row["asr_plain_s"] = round(time.perf_counter() - started, 1)
-        row["overhead"] = round((words_s + diarize_s) / row["asr_plain_s"] - 1, 3)
+    if overhead_rounds:
+        row.update(_overhead(audio, transcriber, plain, overhead_rounds))
     return row
 
 
@@ -202,10 +249,32 @@ def long_file(minutes: float, source: str) -> dict:
     }
 
 
+def print_table(group: str, data: dict) -> None:
+    print(f"\n{group}")
+    print(
+        "| meeting | speakers found/true | DER (no collar) | named right/wrong/none | owners P/R before -> after | overhead (spread) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for r in data["meetings"]:
+        over = (
+            f"{r['overhead']:+.0%} ({r['overhead_spread'][0]:+.0%}..{r['overhead_spread'][1]:+.0%})"
+            if "overhead" in r
+            else ""
+        )
+        before, after = r["owners_before"], r["owners_after"]
+        print(
+            f"| {r['meeting']} | {r['speakers_found']}/{r['speakers_true']} | {r['der']:.1%} ({r['der_no_collar']:.1%}) "
+            f"| {r['named_right']}/{r['named_wrong']}/{r['unnamed']} | {before[0]:.2f}/{before[1]:.2f} -> "
+            f"{after[0]:.2f}/{after[1]:.2f} | {over} |"
+        )
+    print("total", json.dumps(data["total"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meetings", default=",".join(SCRIPTED + DEV))
     parser.add_argument("--overhead", default=",".join(SCRIPTED), help="meetings also transcribed without words")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds per --overhead meeting")
     parser.add_argument("--long-minutes", type=float, default=0.0)
     parser.add_argument("--long-source", default="speakers-five")
     parser.add_argument("--json", default="")
@@ -220,9 +289,9 @@ def main() -> None:
         result = {"long": long_file(args.long_minutes, args.long_source)}
         print(json.dumps(result, indent=1))
     else:
-        transcriber = Transcriber(options=TranscriptionOptions(word_timestamps=True))
-        plain = Transcriber(options=TranscriptionOptions())
         diarizer = create_diarizer()
+        transcriber = Transcriber(options=TranscriptionOptions(diarize="on"), diarizer=_Timed(diarizer))
+        plain = Transcriber(options=TranscriptionOptions())
         _ = transcriber.engine, plain.engine, diarizer.encoder, mel_frames([0.0] * 800)  # loaded before timing
         heldout = sorted(p.stem for p in (MEETINGS / "heldout").glob("*.json") if not p.stem.endswith(".lines"))
         heldout = [] if args.no_heldout else heldout
@@ -231,13 +300,13 @@ def main() -> None:
         for name in [m for m in args.meetings.split(",") if m] + [f"heldout/{h}" for h in heldout]:
             if not (MEETINGS / f"{name}.lines.json").is_file():
                 continue
-            row = measure(name, transcriber, plain, diarizer, name in overhead)
+            row = measure(name, transcriber, plain, args.rounds if name in overhead else 0)
             group = "heldout" if name.startswith("heldout/") else "scripted" if name in SCRIPTED else "dev"
             groups[group].append(row)
             print(json.dumps(row), flush=True)
         result = {group: {"meetings": rows, "total": totals(rows)} for group, rows in groups.items() if rows}
         for group, data in result.items():
-            print(group, json.dumps(data["total"]))
+            print_table(group, data)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from llmkit.asr.audio import read_windows
+from llmkit.asr.audio import AudioWindow, read_windows
 from llmkit.asr.types import Segment, Speaker, Word
 from llmkit.asr.voiceprint import cluster, voiceprints
 from llmkit.errors import ConfigError, LlmkitError, MissingExtraError
@@ -71,8 +71,11 @@ class Diarizer(ABC):
     name: ClassVar[str] = ""
 
     @abstractmethod
-    def turns(self, path: Path, segments: list[Segment], options: DiarizationOptions) -> list[SpeakerTurn]:
-        """Speaker turns over the recording at `path`, whose transcript segments (with word times) are given."""
+    def turns(
+        self, path: Path, segments: list[Segment], options: DiarizationOptions, audio: list[AudioWindow] | None = None
+    ) -> list[SpeakerTurn]:
+        """Speaker turns over the recording at `path`, whose transcript segments (with word times) are given;
+        `audio`: its decoded windows when the caller still holds them (else the file is read again)."""
 
 
 _DIARIZERS: dict[str, type[Diarizer]] = {}
@@ -94,11 +97,16 @@ def create_diarizer(name: str = "resemblyzer") -> Diarizer:
 
 
 def diarize(
-    path: Path, segments: list[Segment], options: DiarizationOptions, diarizer: Diarizer | None = None
+    path: Path,
+    segments: list[Segment],
+    options: DiarizationOptions,
+    diarizer: Diarizer | None = None,
+    audio: list[AudioWindow] | None = None,
 ) -> tuple[list[Segment], list[Speaker]]:
-    """Segments with a speaker each (split where the speaker changes) and the speakers with their talk time."""
+    """Segments with a speaker each (split where the speaker changes) and the speakers with their talk time;
+    `audio`: the recording's decoded windows if the caller has them (decoding again costs time)."""
     diarizer = diarizer or create_diarizer()
-    labelled = assign_speakers(segments, diarizer.turns(Path(path), segments, options))
+    labelled = assign_speakers(segments, diarizer.turns(Path(path), segments, options, audio))
     return labelled, talk_times(labelled)
 
 
@@ -231,11 +239,13 @@ class ResemblyzerDiarizer(Diarizer):
             self._model = _encoder()
         return self._model
 
-    def turns(self, path: Path, segments: list[Segment], options: DiarizationOptions) -> list[SpeakerTurn]:
+    def turns(
+        self, path: Path, segments: list[Segment], options: DiarizationOptions, audio: list[AudioWindow] | None = None
+    ) -> list[SpeakerTurn]:
         spans = pieces(segments)
         if not spans:
             return []
-        prints = voiceprints(read_windows(path, options.window_s), spans, self.encoder)
+        prints = voiceprints(audio if audio is not None else read_windows(path, options.window_s), spans, self.encoder)
         anchored = anchored_pieces(spans, options.anchors)
         durations = [e - s for s, e in spans]
         labels = cluster(prints, durations, options.speakers, options.max_speakers, anchored)
@@ -249,7 +259,9 @@ class PyannoteDiarizer(Diarizer):
 
     name = "pyannote"
 
-    def turns(self, path: Path, segments: list[Segment], options: DiarizationOptions) -> list[SpeakerTurn]:
+    def turns(
+        self, path: Path, segments: list[Segment], options: DiarizationOptions, audio: list[AudioWindow] | None = None
+    ) -> list[SpeakerTurn]:
         try:
             from pyannote.audio import Pipeline
         except ImportError as exc:

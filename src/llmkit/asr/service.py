@@ -6,7 +6,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from llmkit.asr.audio import SAMPLE_RATE, AudioError, probe_duration, read_windows
+from llmkit.asr.audio import SAMPLE_RATE, AudioError, AudioWindow, probe_duration, read_windows
 from llmkit.asr.diarization import DiarizationOptions, Diarizer, VoiceAnchor, create_diarizer, diarize
 from llmkit.asr.engines import AsrEngine, create_asr_engine
 from llmkit.asr.files import TranscriptWriter
@@ -45,14 +45,18 @@ class Transcriber:
         engine: str | None = None,
         model: str | None = None,
         options: TranscriptionOptions | None = None,
+        diarizer: Diarizer | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         self._engine_name, self._model_name = engine, model
         self._engine: AsrEngine | None = None
+        # A recording that fit in one window stays decoded until it is diarized: decoding it again would
+        # cost about half of the diarization's time. Longer ones are read again (flat memory).
+        self._decoded: tuple[Path, list[AudioWindow]] | None = None
         self.options = options or TranscriptionOptions()
         if self.options.diarize not in DIARIZE_MODES:
             raise InvalidInputError(f"diarize is {self.options.diarize!r}; choose from {', '.join(DIARIZE_MODES)}")
-        self._diarizer: Diarizer | None = None
+        self._diarizer: Diarizer | None = diarizer  # None: the one the options name, made when first needed
 
     @property
     def diarizer(self) -> Diarizer:
@@ -72,7 +76,10 @@ class Transcriber:
         total = _duration_or_zero(path)
         engine = self.engine
         options = replace(self.options, word_timestamps=True) if self.options.diarize != "off" else self.options
-        for window in read_windows(path, self.options.window_s):
+        self._decoded = None
+        for index, window in enumerate(read_windows(path, self.options.window_s)):
+            keep = index == 0 and self.options.diarize != "off"
+            self._decoded = (path, [window]) if keep else None
             for segment in engine.transcribe_window(window.samples, options):
                 yield TranscriptionSegment.of(_shifted(segment, window.start))
             done = window.start + len(window.samples) / SAMPLE_RATE
@@ -127,7 +134,9 @@ class Transcriber:
         found = tuple(anchors(transcript.segments)) if anchors else ()
         options = DiarizationOptions(self.options.speakers, self.options.window_s, anchors=found)
         try:
-            segments, speakers = diarize(path, transcript.segments, options, self.diarizer)
+            decoded, self._decoded = self._decoded, None
+            audio = decoded[1] if decoded and decoded[0] == Path(path) else None
+            segments, speakers = diarize(path, transcript.segments, options, self.diarizer, audio)
         except MissingExtraError as exc:
             if mode == "on":
                 raise
