@@ -200,6 +200,18 @@ def test_introductions_keep_alike_voices_apart(tmp_path, diarizer):
     assert len(speakers) <= 2  # never more people than names and voices
 
 
+def test_decoded_samples_give_the_same_speakers_as_reading_the_file_again(tmp_path, diarizer):
+    """The transcriber hands over the window it decoded (no second decode); the result is the same."""
+    lines = [x for x in _lines("speakers-pair")][:6]
+    path, segments, _ = _clip(_audio("speakers-pair"), lines, tmp_path / "pair.wav")
+    from_file = diarize(path, segments, DiarizationOptions(), diarizer)
+    from_samples = diarize(path, segments, DiarizationOptions(), diarizer, list(read_windows(path)))
+    assert from_file == from_samples and len(from_file[1]) == 2
+    transcriber = Transcriber(options=TranscriptionOptions(diarize="on"), diarizer=diarizer)
+    transcript = transcriber.transcribe(path)
+    assert len(transcript.speakers) == 2 and transcriber._decoded is None  # the samples are let go
+
+
 def test_distances_to_others_match_the_square_matrix_and_long_recordings_are_sampled(monkeypatch):
     from llmkit.asr import voiceprint
 
