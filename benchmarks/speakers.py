@@ -95,9 +95,10 @@ class _Timed:
     """The diarizer, timing its calls: the transcriber calls it right after transcribing."""
 
     def __init__(self, diarizer) -> None:
-        self.diarizer, self.seconds = diarizer, 0.0
+        self.diarizer, self.seconds, self.segments = diarizer, 0.0, []
 
     def turns(self, *args):
+        self.segments = list(args[1])  # the transcript's segments before diarization split them
         started = time.perf_counter()
         try:
             return self.diarizer.turns(*args)
@@ -155,7 +156,7 @@ def measure(name: str, transcriber, plain, overhead_rounds: int) -> dict:
     reference = reference_turns(MEETINGS / f"{name}.lines.json")
     transcript, words_s, diarize_s = _diarized_run(transcriber, audio)
     named = name_speakers(transcript)
-    undiarized = replace(transcript, segments=[replace(s, speaker="") for s in transcript.segments], speakers=[])
+    undiarized = replace(transcript, segments=transcriber.diarizer.segments, speakers=[])
     hypothesis = turns_of(named.segments)
     right, wrong, unnamed = naming(reference, named.segments)
     before, after = owners(undiarized, script), owners(named, script)

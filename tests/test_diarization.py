@@ -229,6 +229,39 @@ def test_distances_to_others_match_the_square_matrix_and_long_recordings_are_sam
     assert len(set(labels)) == 2 and all(labels[k] == labels[5 * voice[k]] for k in range(len(prints)))
 
 
+def _voices(counts: list[int], seed: int = 0) -> list:
+    """Made-up prints: `counts[v]` pieces of voice v, voices far apart (encoder, pitch) and pieces close."""
+    from llmkit.asr import voiceprint
+
+    rng = np.random.default_rng(seed)
+    centres = [rng.normal(size=256) for _ in counts]
+    prints = []
+    for v, count in enumerate(counts):
+        for _ in range(count):
+            embedding = centres[v] + 0.05 * rng.normal(size=256)
+            pitch = float(np.log(90 * 1.3**v))
+            prints.append(voiceprint.Voiceprint(embedding / np.linalg.norm(embedding), pitch, np.zeros(12)))
+    return prints
+
+
+def test_a_given_count_holds_with_a_short_voice_and_with_more_introductions():
+    from llmkit.asr.voiceprint import cluster
+
+    prints = _voices([6, 6, 1])  # a third voice heard once, briefly
+    durations = [2.0] * 12 + [1.6]
+    assert len(set(cluster(prints, durations, speakers=3))) == 3
+    assert len(set(cluster(_voices([4, 4, 4]), [2.0] * 12, speakers=2, anchors={0: "a", 4: "b", 8: "c"}))) == 2
+    assert len(set(cluster(_voices([4, 4, 4]), [2.0] * 12, anchors={0: "a", 4: "b", 8: "c"}))) == 3
+
+
+def test_an_anchor_of_no_length_finds_the_piece_around_it():
+    from llmkit.asr.diarization import anchored_pieces
+
+    spans = [(0.0, 2.0), (2.5, 4.0)]
+    assert anchored_pieces(spans, (VoiceAnchor(1.0, 1.0, "x"), VoiceAnchor(3.0, 3.2, "y"))) == {0: "x", 1: "y"}
+    assert anchored_pieces(spans, (VoiceAnchor(2.2, 2.2, "z"),)) == {}  # in a pause: no piece claims it
+
+
 def test_registry_and_missing_extras(monkeypatch, tmp_path):
     assert diarizer_names() == ["pyannote", "resemblyzer"]
     with pytest.raises(ConfigError, match="unknown diarizer 'nope'"):

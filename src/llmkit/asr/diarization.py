@@ -142,11 +142,16 @@ def _capped(words: list[Word]) -> list[tuple[float, float]]:
 
 
 def anchored_pieces(spans: list[tuple[float, float]], anchors: tuple[VoiceAnchor, ...]) -> dict[int, str]:
-    """Piece index -> anchor key, for the piece each anchor overlaps most; a piece claimed by two different
-    keys (two introductions run together) is left free."""
+    """Piece index -> anchor key, for the piece each anchor overlaps most (or, for an anchor of no length,
+    the piece around it); a piece claimed by two different keys (two introductions run together) is left
+    free."""
     found: dict[int, set[str]] = {}
     for anchor in anchors:
+        middle = (anchor.start + anchor.end) / 2
         overlaps = [min(e, anchor.end) - max(s, anchor.start) for s, e in spans]
+        overlaps = [
+            o if o > 0 else (1e-9 if s <= middle <= e else 0.0) for o, (s, e) in zip(overlaps, spans, strict=True)
+        ]
         best = max(range(len(spans)), key=overlaps.__getitem__, default=None)
         if best is not None and overlaps[best] > 0:
             found.setdefault(best, set()).add(anchor.key)

@@ -112,6 +112,7 @@ class Transcriber:
             )
             transcript = self.diarized(path, transcript, namer, anchors)
         except BaseException:  # also a consumer that stops early (GeneratorExit)
+            self._decoded = None
             if writer:
                 writer.abandon()  # what was written stays on disk; an earlier result is never touched
             raise
@@ -128,13 +129,13 @@ class Transcriber:
     ) -> Transcript:
         """`transcript` with a speaker on every segment, as the options ask: in "auto" mode only when more
         than one voice is heard, and a missing speakers extra is a warning there, not an error."""
+        decoded, self._decoded = self._decoded, None  # held no longer than this call, whatever happens
         mode = self.options.diarize
         if mode == "off":
             return transcript
         found = tuple(anchors(transcript.segments)) if anchors else ()
         options = DiarizationOptions(self.options.speakers, self.options.window_s, anchors=found)
         try:
-            decoded, self._decoded = self._decoded, None
             audio = decoded[1] if decoded and decoded[0] == Path(path) else None
             segments, speakers = diarize(path, transcript.segments, options, self.diarizer, audio)
         except MissingExtraError as exc:

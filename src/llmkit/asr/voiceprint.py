@@ -281,7 +281,14 @@ class _Groups:
                     if a == b or (keys[a] and keys[b] and keys[a] != keys[b]):
                         matrix[a, b] = np.inf
             a, b = np.unravel_index(int(np.argmin(matrix)), matrix.shape)
-            if not np.isfinite(matrix[a, b]) or (not floor and matrix[a, b] >= MERGE_THRESHOLD):
+            if not np.isfinite(matrix[a, b]):
+                if not floor:
+                    return
+                # a count was given and only introduced people are left apart: the count wins
+                matrix = distances([self.centre(g) for g in ids])
+                np.fill_diagonal(matrix, np.inf)
+                a, b = np.unravel_index(int(np.argmin(matrix)), matrix.shape)
+            elif not floor and matrix[a, b] >= MERGE_THRESHOLD:
                 return
             self.members[ids[a]] += self.members.pop(ids[b])
 
@@ -314,13 +321,13 @@ class _Groups:
                 return
             self.members = moved
 
-    def assign(self, units: list[list[int]]) -> dict[int, list[int]]:
+    def assign(self, units: list[list[int]], keep_members: bool = False) -> dict[int, list[int]]:
         """Each unit (pieces that go together) to the group nearest on average (duration-weighted), or to the
-        group of the introduction it holds."""
+        group of the introduction it holds (or, with `keep_members`, to the group it is already in)."""
         import numpy as np
 
         ids = list(self.members)
-        fixed = {i: g for g in ids for i in self.members[g] if i in self.anchors}
+        fixed = {i: g for g in ids for i in self.members[g] if keep_members or i in self.anchors}
         pieces = [i for unit in units for i in unit]
         row_of = {i: row for row, i in enumerate(pieces)}
         matrix = distances([self.prints[i] for i in pieces], [self.centre(g) for g in ids])
@@ -377,9 +384,10 @@ def cluster(
             state.merge(max_speakers)
             if len(state.members) == before:  # only introduced people left apart: they stay
                 break
-    state.dissolve_small()
-    state.refine(units)
-    label_of = {i: g for g, idx in state.assign(units).items() for i in idx}
+    if not speakers:  # with a count given, the groups stay as counted: none dissolved or emptied
+        state.dissolve_small()
+        state.refine(units)
+    label_of = {i: g for g, idx in state.assign(units, keep_members=bool(speakers)).items() for i in idx}
     names: dict[int, str] = {}
     for i in range(len(prints)):
         names.setdefault(int(label_of[i]), f"SPEAKER_{len(names) + 1}")

@@ -6,7 +6,6 @@ from llmkit.minutes.batch import BatchEvent, is_done, meeting_folder, stream_bat
 from llmkit.minutes.chunking import TranscriptTooLongError
 from llmkit.minutes.render import MINUTES_FORMATS, to_markdown, write_minutes
 from llmkit.minutes.service import MinutesOptions, MinutesPipeline
-from llmkit.minutes.speakers import introduced as introduced_speakers
 from llmkit.minutes.speakers import introductions, name_speakers, parse_speaker_map
 from llmkit.minutes.types import (
     ActionItem,
@@ -38,7 +37,6 @@ __all__ = [
     "MinutesProgress",
     "TranscriptTooLongError",
     "is_done",
-    "introduced_speakers",
     "introductions",
     "meeting_folder",
     "name_speakers",

@@ -375,7 +375,9 @@ _ACCEPT = re.compile(
 )
 # "I will ..." that commits to nothing: a refusal ("I will not be able to ..."), a figure of speech ("I will be
 # honest", "I will say one thing").
-_NOT_A_TASK = re.compile(r"^(?:not|never|be (?:honest|frank|brief|quick)\b|say\b|admit\b|tell you (?:what|this)\b)", re.I)
+_NOT_A_TASK = re.compile(
+    r"^(?:not|never|be (?:honest|frank|brief|quick)\b|say\b|admit\b|tell you (?:what|this)\b)", re.I
+)
 # A decision recalled from the past ("we decided that last year") or stated as a condition ("If we agree ...")
 # is not one taken now; "at last year's price" is no such recall.
 _NOT_A_DECISION = re.compile(
@@ -450,7 +452,9 @@ def _request(text: str, previous: str, lowercase: set[str], known: set[str]) -> 
 
 
 _ADDRESSED = re.compile(r"^(?:(?:\w+)[,.]?\s+)?([A-Z][a-z]{1,15}),\s")  # "Thanks. Ravi, ..." / "Marcus, what about"
-_ANAPHORIC = re.compile(r"^(?:do|handle|take care of|get|have|sort out|look into|finish)\s+(?:it|that|this|them)\b", re.I)
+_ANAPHORIC = re.compile(
+    r"^(?:do|handle|take care of|get|have|sort out|look into|finish)\s+(?:it|that|this|them)\b", re.I
+)
 
 
 def _is_reply(sentence_list: list[Sentence], index: int, asked_at: int) -> bool:

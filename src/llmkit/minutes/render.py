@@ -63,9 +63,9 @@ def to_markdown(minutes: Minutes) -> str:
     lines += [f for f in facts if f] + ["", "## Summary", "", minutes.summary or "-", ""]
     lines += ["## Discussion", ""] + [f"- {p}" for p in minutes.discussion or ["none recorded"]] + [""]
     lines += ["## Decisions", ""]
-    lines += [
-        f"- {d.text}{_by(d.raised_by)} _[{short_clock(d.timestamp)}]_" for d in minutes.decisions
-    ] or ["- none recorded"]
+    lines += [f"- {d.text}{_by(d.raised_by)} _[{short_clock(d.timestamp)}]_" for d in minutes.decisions] or [
+        "- none recorded"
+    ]
     lines += ["", "## Action items", "", "| Owner | Task | Due | At |", "|---|---|---|---|"]
     for item in minutes.action_items:
         lines.append(f"| {_owner(item)} | {item.task} | {item.due or '-'} | {short_clock(item.timestamp)} |")

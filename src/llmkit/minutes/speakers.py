@@ -103,11 +103,6 @@ def introductions(segments: list[Segment]) -> list[VoiceAnchor]:
     return anchors
 
 
-def introduced(segments: list[Segment]) -> int:
-    """How many different people said who they are."""
-    return len({anchor.key for anchor in introductions(segments)})
-
-
 def _said_at(segment: Segment, name: str, position: float) -> tuple[float, float] | None:
     """When `name` was said in the segment: its word nearest the match's relative position in the text (the
     whole segment when it has no word times; None when its words do not have the name)."""

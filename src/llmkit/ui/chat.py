@@ -32,9 +32,20 @@ class ChatSession:
     shown: list[dict[str, str]] = field(default_factory=list)  # the whole conversation, as displayed
     stats: list[GenerationStats] = field(default_factory=list)
     dropped: int = 0  # messages trimmed from `history` so far
-    cancel: CancelToken | None = None
-    finished: threading.Event | None = None  # set when the current answer's stream has ended
+    run: AnswerRun | None = None  # the latest answer, generating or done
     folder: Path | None = None
+
+
+@dataclass
+class AnswerRun:
+    """One answer: its cancel signal, whether its stream has ended, the status it ended with, and whether
+    Clear dropped it (then its stream stops writing to the page). One object, so Stop never sees half of a
+    new answer's state."""
+
+    cancel: CancelToken = field(default_factory=CancelToken)
+    finished: threading.Event = field(default_factory=threading.Event)
+    status: str = ""
+    cleared: bool = False
 
 
 STOPPED = "Stopped: the engine cancelled the answer."
@@ -131,15 +142,22 @@ def send(
     problem = selection_problem(ctx, model, backend)
     if problem:
         raise gr.Error(problem)
-    session.cancel, session.finished = CancelToken(), threading.Event()
+    run = session.run = AnswerRun()
     try:
-        yield from _stream_answer(ctx, message, session, model, backend, system, params)
+        yield from _stream_answer(ctx, message, session, run, model, backend, system, params)
     finally:
-        session.finished.set()
+        run.finished.set()
 
 
 def _stream_answer(
-    ctx: UiContext, message: str, session: ChatSession, model: str, backend: str, system: str, params: Any
+    ctx: UiContext,
+    message: str,
+    session: ChatSession,
+    run: AnswerRun,
+    model: str,
+    backend: str,
+    system: str,
+    params: Any,
 ) -> Iterator[tuple]:
     shown = session.shown + [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
     working = f"Working: {model} on {backend} (its first answer loads the model)..."
@@ -147,8 +165,10 @@ def _stream_answer(
     ctx.engine.backend_for(model, backend)
     history = _with_system(session.history, system) + [ChatMessage("user", message)]
     session.dropped += ctx.engine.fit_history(history, params.max_new_tokens, model, backend)
-    answer = ""  # no update before the first token: each one is a round trip that would delay it
-    for event in ctx.engine.stream(history, model=model, backend=backend, cancel=session.cancel, params=params):
+    answer, finish_reason = "", ""  # no update before the first token: each is a round trip that delays it
+    for event in ctx.engine.stream(history, model=model, backend=backend, cancel=run.cancel, params=params):
+        if run.cleared:
+            return
         if isinstance(event, TextDelta):
             answer += event.text
             shown[-1] = {"role": "assistant", "content": answer}
@@ -157,9 +177,13 @@ def _stream_answer(
             session.stats.append(event.stats)
             shown[-1] = {"role": "assistant", "content": event.text}
             history.append(ChatMessage("assistant", event.text))
+            finish_reason = event.stats.finish_reason
+    if run.cleared:
+        return
     session.history, session.shown = history, shown
-    status = STOPPED if session.cancel.cancelled else "Done."
-    yield shown, "", stats_table(session.stats), _notice(session), session, status
+    run.status = STOPPED if finish_reason == "cancelled" else "Done."
+    run.finished.set()  # before the last update: a Stop from now on reports this same status
+    yield shown, "", stats_table(session.stats), _notice(session), session, run.status
 
 
 def stop(session: ChatSession) -> str:
@@ -169,15 +193,18 @@ def stop(session: ChatSession) -> str:
     browser in either order; so Stop waits briefly for the stream to end and then reports the same final
     status, rather than a "Stopping..." that could land last and stay.
     """
-    if session.cancel is None or session.cancel.cancelled or (session.finished and session.finished.is_set()):
+    run = session.run
+    if run is None or run.finished.is_set():
         return "Nothing is generating."
-    session.cancel.cancel()
-    if session.finished is not None and session.finished.wait(STOP_WAIT_S):
-        return STOPPED
+    run.cancel.cancel()  # a second press while the first waits cancels nothing new and waits the same
+    if run.finished.wait(STOP_WAIT_S):
+        return run.status or STOPPED
     return "Stopping... (the engine stops before its next token)"
 
 
 def clear(session: ChatSession) -> tuple:
+    if session.run is not None:
+        session.run.cleared = True  # its stream stops writing to the page (it would bring the chat back)
     stop(session)
     fresh = ChatSession(folder=session.folder)
     return [], "", "", fresh, "History cleared."
