@@ -65,7 +65,8 @@ def run_minutes(ctx: UiContext, audio: str | None, quick: bool, progress: Any = 
     pipeline = ctx.shared("minutes", lambda: MinutesPipeline(
         MinutesOptions(formats=MINUTES_FORMATS), engine=ctx.engine))  # fmt: skip
     summary = ""
-    yield "Starting...", "", "", "", None
+    # The pipeline's first progress event comes when a 10-minute window is done: say what runs until then
+    yield "Transcribing: the first window of the audio...", "", "", "", None
     for event in pipeline.stream(source, folder):
         if isinstance(event, MinutesProgress):
             if progress is not None:
