@@ -147,13 +147,12 @@ def anchored_pieces(spans: list[tuple[float, float]], anchors: tuple[VoiceAnchor
     free."""
     found: dict[int, set[str]] = {}
     for anchor in anchors:
-        middle = (anchor.start + anchor.end) / 2
         overlaps = [min(e, anchor.end) - max(s, anchor.start) for s, e in spans]
-        overlaps = [
-            o if o > 0 else (1e-9 if s <= middle <= e else 0.0) for o, (s, e) in zip(overlaps, spans, strict=True)
-        ]
         best = max(range(len(spans)), key=overlaps.__getitem__, default=None)
-        if best is not None and overlaps[best] > 0:
+        if best is None or overlaps[best] <= 0:
+            middle = (anchor.start + anchor.end) / 2
+            best = next((i for i, (s, e) in enumerate(spans) if s <= middle <= e), None)
+        if best is not None:
             found.setdefault(best, set()).add(anchor.key)
     return {i: keys.pop() for i, keys in found.items() if len(keys) == 1}
 

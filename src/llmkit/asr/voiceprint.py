@@ -234,30 +234,33 @@ class _Groups:
         return {self.anchors[i] for i in self.members[group] if i in self.anchors}
 
     def centre(self, group: int) -> Voiceprint:
-        idx = self.members[group]
-        return centre([self.prints[i] for i in idx], [self.durations[i] for i in idx])
+        return self._centres([self.members[group]])[0]
+
+    def _centres(self, groups) -> list[Voiceprint]:
+        return [centre([self.prints[i] for i in idx], [self.durations[i] for i in idx]) for idx in groups]
 
     def split_by_anchors(self) -> None:
         """A group holding the introductions of two people is two (or more) people: its pieces go to the
         nearest of the introductions' voices, refined a few times. When the parts come out closer than
         SPLIT_MIN_DISTANCE the voices do not support the introductions (an ASR slip naming a second person):
         the group stays whole and its anchors stop constraining it."""
+        import numpy as np
+
         for group in [g for g in self.members if len(self.keys(g)) > 1]:
             idx = self.members[group]
             keys = sorted(self.keys(group))
-            parts = {k: [i for i in idx if self.anchors.get(i) == k] for k in keys}
-            for _ in range(REFINE_ROUNDS):
-                centres = {
-                    k: centre([self.prints[i] for i in p], [self.durations[i] for i in p]) for k, p in parts.items()
+            anchored = {k: [i for i in idx if self.anchors.get(i) == k] for k in keys}
+            free = [i for i in idx if i not in self.anchors]
+            parts = anchored
+            for _ in range(REFINE_ROUNDS if free else 0):
+                nearest = np.argmin(distances([self.prints[i] for i in free], self._centres(parts.values())), axis=1)
+                parts = {
+                    k: anchored[k] + [i for i, n in zip(free, nearest, strict=True) if n == j]
+                    for j, k in enumerate(keys)
                 }
-                parts = {k: [i for i in idx if self.anchors.get(i) == k] for k in keys}
-                for i in idx:
-                    if i not in self.anchors or self.anchors[i] not in parts:
-                        nearest = min(keys, key=lambda k: _distance(self.prints[i], centres[k]))
-                        parts[nearest].append(i)
-            centres = {k: centre([self.prints[i] for i in p], [self.durations[i] for i in p]) for k, p in parts.items()}
-            closest = min(_distance(centres[a], centres[b]) for a in keys for b in keys if a < b)
-            if closest < SPLIT_MIN_DISTANCE:
+            matrix = distances(self._centres(parts.values()))
+            np.fill_diagonal(matrix, np.inf)
+            if matrix.min() < SPLIT_MIN_DISTANCE:
                 for i in idx:
                     self.anchors.pop(i, None)
                 continue
@@ -266,28 +269,28 @@ class _Groups:
             for offset, key in enumerate(keys):
                 self.members[next_id + offset] = parts[key]
 
-    def merge(self, floor: int, keep: int = 1) -> None:
-        """Merge the two groups with the closest centres while they are closer than MERGE_THRESHOLD (never
-        below `keep` groups), or while there are more than `floor` groups when a count was given (floor 0: no
-        count). Groups holding different people's introductions are never merged."""
+    def merge(self, floor: int) -> None:
+        """Merge the two groups with the closest centres while they are closer than MERGE_THRESHOLD, or while
+        there are more than `floor` groups when a count was given (floor 0: no count). Groups holding
+        different people's introductions are never merged, unless only they are left above a given count."""
         import numpy as np
 
-        while len(self.members) > max(floor, keep, 1):
+        while len(self.members) > max(floor, 1):
             ids = list(self.members)
-            matrix = distances([self.centre(g) for g in ids])
+            apart = distances(self._centres(self.members.values()))
+            np.fill_diagonal(apart, np.inf)
             keys = [self.keys(g) for g in ids]
+            matrix = apart.copy()
             for a in range(len(ids)):
                 for b in range(len(ids)):
-                    if a == b or (keys[a] and keys[b] and keys[a] != keys[b]):
+                    if keys[a] and keys[b] and keys[a] != keys[b]:
                         matrix[a, b] = np.inf
             a, b = np.unravel_index(int(np.argmin(matrix)), matrix.shape)
             if not np.isfinite(matrix[a, b]):
                 if not floor:
                     return
                 # a count was given and only introduced people are left apart: the count wins
-                matrix = distances([self.centre(g) for g in ids])
-                np.fill_diagonal(matrix, np.inf)
-                a, b = np.unravel_index(int(np.argmin(matrix)), matrix.shape)
+                a, b = np.unravel_index(int(np.argmin(apart)), apart.shape)
             elif not floor and matrix[a, b] >= MERGE_THRESHOLD:
                 return
             self.members[ids[a]] += self.members.pop(ids[b])
@@ -307,45 +310,30 @@ class _Groups:
     def talk(self, group: int) -> float:
         return sum(self.durations[i] for i in self.members[group])
 
-    def refine(self, units: list[list[int]]) -> None:
+    def refine(self) -> None:
         """Average linkage never moves a piece once merged; a few rounds of nearest-centre reassignment
         (anchored pieces stay with their person) correct pieces that joined a group early by chance."""
-        chosen = {i for idx in self.members.values() for i in idx}
-        units = [[i for i in unit if i in chosen] for unit in units]
-        units = [unit for unit in units if unit]
+        pieces = sorted(i for idx in self.members.values() for i in idx)
         for _ in range(REFINE_ROUNDS):
             if len(self.members) < 2:
                 return
-            moved = self.assign(units)
+            moved = self.assign(pieces)
             if moved == self.members:
                 return
             self.members = moved
 
-    def assign(self, units: list[list[int]], keep_members: bool = False) -> dict[int, list[int]]:
-        """Each unit (pieces that go together) to the group nearest on average (duration-weighted), or to the
-        group of the introduction it holds (or, with `keep_members`, to the group it is already in)."""
+    def assign(self, pieces: list[int], keep_members: bool = False) -> dict[int, list[int]]:
+        """Each piece to the group with the nearest centre, or to the group of its introduction (or, with
+        `keep_members`, to the group it is already in)."""
         import numpy as np
 
         ids = list(self.members)
         fixed = {i: g for g in ids for i in self.members[g] if keep_members or i in self.anchors}
-        pieces = [i for unit in units for i in unit]
-        row_of = {i: row for row, i in enumerate(pieces)}
-        matrix = distances([self.prints[i] for i in pieces], [self.centre(g) for g in ids])
+        nearest = np.argmin(distances([self.prints[i] for i in pieces], self._centres(self.members.values())), axis=1)
         result: dict[int, list[int]] = {g: [] for g in ids}
-        for unit in units:
-            anchored = [fixed[i] for i in unit if i in fixed]
-            if anchored:
-                group = anchored[0]
-            else:
-                weights = np.array([self.durations[i] for i in unit]) + 1e-6
-                rows = matrix[[row_of[i] for i in unit]]
-                group = ids[int(np.argmin(weights @ rows))]
-            result[group].extend(unit)
+        for i, n in zip(pieces, nearest, strict=True):
+            result[fixed.get(i, ids[int(n)])].append(i)
         return {g: sorted(idx) for g, idx in result.items() if idx}
-
-
-def _distance(a: Voiceprint, b: Voiceprint) -> float:
-    return float(distances([a, b])[0, 1])
 
 
 def cluster(
@@ -364,7 +352,6 @@ def cluster(
     if not prints:
         return []
     anchors = dict(anchors or {})
-    units = [[i] for i in range(len(prints))]  # assign() takes groups of prints: here each on its own
     long = sorted({i for i, d in enumerate(durations) if d >= MIN_CLUSTER_S} | set(anchors))
     if len(long) < 2:
         long = sorted(range(len(prints)), key=lambda i: -durations[i])[:2]
@@ -386,8 +373,9 @@ def cluster(
                 break
     if not speakers:  # with a count given, the groups stay as counted: none dissolved or emptied
         state.dissolve_small()
-        state.refine(units)
-    label_of = {i: g for g, idx in state.assign(units, keep_members=bool(speakers)).items() for i in idx}
+        state.refine()
+    everyone = list(range(len(prints)))
+    label_of = {i: g for g, idx in state.assign(everyone, keep_members=bool(speakers)).items() for i in idx}
     names: dict[int, str] = {}
     for i in range(len(prints)):
         names.setdefault(int(label_of[i]), f"SPEAKER_{len(names) + 1}")
