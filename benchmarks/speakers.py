@@ -10,6 +10,10 @@ transcribed once with word timestamps (Whisper tiny.en), then diarized. Reported
   their name (wrong names counted apart from no name);
 - action items with owners (rules only: the cue extractor and the reduce step, no language model), P/R
   against the script's list, from the audio without speakers (before) and with them (after);
+- with the attendee list (`--speakers Anna,Ben,...`: the count and the names to choose from, as a user who
+  has the invitation passes them): DER, naming and owners again, on the same transcript;
+- the owners' ceiling for this transcript: the script's own speakers put on the ASR's words (what perfect
+  diarization and naming would give with these ASR errors);
 - overhead: (transcription with word timestamps + diarization) / plain transcription - 1, on --overhead:
   --rounds alternating rounds (plain first, then diarized first, ...), medians and the ratio's spread.
 The sox-varied meetings (speakers-*) are the scripted set of the target; the espeak-ng-only dev meetings
@@ -145,6 +149,42 @@ def _overhead(audio: Path, transcriber, plain, rounds: int) -> dict:
     }
 
 
+def with_attendee_list(audio: Path, undiarized, reference, script: dict, diarizer) -> dict:
+    """The same transcript diarized with the count and named from the list of people present (what
+    `llmkit minutes --speakers Anna,Ben,...` does): DER, naming, owners."""
+    from dataclasses import replace
+
+    from llmkit.asr import DiarizationOptions, diarization_error_rate, diarize, turns_of
+    from llmkit.minutes import introductions, name_speakers
+
+    people = sorted({t.speaker for t in reference})
+    options = DiarizationOptions(speakers=len(people), anchors=tuple(introductions(undiarized.segments)))
+    segments, speakers = diarize(audio, undiarized.segments, options, diarizer)
+    named = name_speakers(replace(undiarized, segments=segments, speakers=speakers), people)
+    right, wrong, unnamed = naming(reference, named.segments)
+    scored = owners(named, script)
+    return {
+        "der": round(diarization_error_rate(reference, turns_of(named.segments)), 3),
+        "named_right": right,
+        "named_wrong": wrong,
+        "unnamed": unnamed,
+        "owners": [round(scored.precision, 2), round(scored.recall, 2)],
+    }
+
+
+def owners_ceiling(undiarized, reference, script: dict) -> list[float]:
+    """Owners P/R with the script's speakers on the ASR's words: the best diarization and naming can do."""
+    from dataclasses import replace
+
+    from llmkit.asr import Speaker
+    from llmkit.asr.diarization import assign_speakers
+
+    segments = assign_speakers(undiarized.segments, reference)
+    perfect = replace(undiarized, segments=segments, speakers=[Speaker(p) for p in {t.speaker for t in reference}])
+    scored = owners(perfect, script)
+    return [round(scored.precision, 2), round(scored.recall, 2)]
+
+
 def measure(name: str, transcriber, plain, overhead_rounds: int) -> dict:
     from dataclasses import replace
 
@@ -176,6 +216,8 @@ def measure(name: str, transcriber, plain, overhead_rounds: int) -> dict:
         "asr_words_s": round(words_s, 1),
         "diarize_s": round(diarize_s, 1),
         "names": {s.label: s.display for s in named.speakers},
+        "owners_ceiling": owners_ceiling(undiarized, reference, script),
+        "attendee_list": with_attendee_list(audio, undiarized, reference, script, transcriber.diarizer.diarizer),
     }
     if overhead_rounds:
         row.update(_overhead(audio, transcriber, plain, overhead_rounds))
@@ -194,9 +236,17 @@ def totals(rows: list[dict]) -> dict:
         "speaker_count_right": sum(r["speakers_found"] == r["speakers_true"] for r in rows),
         "meetings": len(rows),
     }
-    for key in ("owners_before", "owners_after"):
-        expected = sum(r["expected_items"] for r in rows) or 1
+    expected = sum(r["expected_items"] for r in rows) or 1
+    for key in ("owners_before", "owners_after", "owners_ceiling"):
         result[key + "_recall"] = round(sum(r[key][1] * r["expected_items"] for r in rows) / expected, 2)
+    listed = [r["attendee_list"] for r in rows]
+    result["attendee_list"] = {
+        "der": round(sum(x["der"] * r["audio_s"] for x, r in zip(listed, rows, strict=True)) / audio, 3),
+        "naming_accuracy": round(sum(x["named_right"] for x in listed) / people, 2),
+        "owners_recall": round(
+            sum(x["owners"][1] * r["expected_items"] for x, r in zip(listed, rows, strict=True)) / expected, 2
+        ),
+    }
     timed = [r for r in rows if "overhead" in r]
     if timed:
         plain_s = sum(r["asr_plain_s"] for r in timed)
@@ -253,20 +303,23 @@ def long_file(minutes: float, source: str) -> dict:
 def print_table(group: str, data: dict) -> None:
     print(f"\n{group}")
     print(
-        "| meeting | speakers found/true | DER (no collar) | named right/wrong/none | owners P/R before -> after | overhead (spread) |"
+        "| meeting | speakers found/true | DER (no collar) | named right/wrong/none | owners P/R before -> after "
+        "| with the attendee list: DER, named, owners P/R | owners ceiling | overhead (spread) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in data["meetings"]:
         over = (
             f"{r['overhead']:+.0%} ({r['overhead_spread'][0]:+.0%}..{r['overhead_spread'][1]:+.0%})"
             if "overhead" in r
             else ""
         )
-        before, after = r["owners_before"], r["owners_after"]
+        before, after, listed = r["owners_before"], r["owners_after"], r["attendee_list"]
         print(
             f"| {r['meeting']} | {r['speakers_found']}/{r['speakers_true']} | {r['der']:.1%} ({r['der_no_collar']:.1%}) "
             f"| {r['named_right']}/{r['named_wrong']}/{r['unnamed']} | {before[0]:.2f}/{before[1]:.2f} -> "
-            f"{after[0]:.2f}/{after[1]:.2f} | {over} |"
+            f"{after[0]:.2f}/{after[1]:.2f} | {listed['der']:.1%}, {listed['named_right']}/{listed['named_wrong']}/"
+            f"{listed['unnamed']}, {listed['owners'][0]:.2f}/{listed['owners'][1]:.2f} "
+            f"| {r['owners_ceiling'][0]:.2f}/{r['owners_ceiling'][1]:.2f} | {over} |"
         )
     print("total", json.dumps(data["total"]))
 

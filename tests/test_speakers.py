@@ -74,6 +74,22 @@ def test_the_one_addressed_is_the_one_who_answers_and_the_asker_is_not_them():
     assert "answers 'Kofi'" in named.speakers[1].evidence
 
 
+def test_a_misheard_name_is_corrected_by_the_list():
+    """Whisper mishears names; with the list of people present, a heard name that sounds like exactly one
+    listed name is that person. Without the list, the name stays as heard; a name like two listed ones, or like
+    none, names nobody."""
+    from llmkit.minutes.speakers import listed
+
+    lines = [("SPEAKER_1", "Good morning, my name is Amanda."), ("SPEAKER_2", "Hi all, I'm Ben from sales.")]
+    by_list = name_speakers(_diarized(lines), names=["Anna", "Ben", "David"])
+    assert [s.name for s in by_list.speakers] == ["Anna", "Ben"]
+    assert "Amanda" in by_list.speakers[0].evidence  # the evidence shows what was heard
+    assert [s.name for s in name_speakers(_diarized(lines)).speakers] == ["Amanda", "Ben"]
+    assert listed("Amanda", ["Anna", "Amara"]) is None  # alike to two: not guessed
+    assert listed("Taylor", ["Dana", "Mark"]) is None
+    assert listed("ben", ["Ben", "Beth"]) == "Ben"  # the same name wins over alike ones
+
+
 def test_greeting_someone_is_evidence_against_being_them():
     named = name_speakers(_diarized([("SPEAKER_1", "Hi Liam, hi Noah. Let us start."), ("SPEAKER_2", "Sure.")]))
     assert all(not s.name for s in named.speakers)

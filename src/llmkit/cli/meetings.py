@@ -58,7 +58,10 @@ def _diarize_option(default: str):
     )
 
 
-_SPEAKERS_HELP = "How many people speak (3), or who (Dana,Omar,Ravi): a hint for diarization and naming."
+_SPEAKERS_HELP = (
+    "How many people speak (3), or who (Dana,Omar,Ravi): a hint for diarization and naming "
+    "(names the ASR mishears are matched to the list)."
+)
 _MAP_HELP = "Name a speaker yourself: SPEAKER_2=Dana (repeatable; wins over what the transcript says)."
 
 

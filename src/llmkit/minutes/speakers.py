@@ -20,6 +20,8 @@ from llmkit.minutes import extract
 INTRODUCTION_SCORE = 3.0
 ANSWER_SCORE = 1.0
 ADDRESSER_SCORE = -2.0
+# A heard name this alike to a listed one (difflib's ratio; same first letter) is that name misheard.
+LISTED_NAME_SIMILARITY = 0.6
 _NAME = r"([A-Z][a-z]{1,15})"
 _INTRODUCTIONS = [
     re.compile(r"\b(?:I am|my name is|My name is|name is)\s+" + _NAME + r"\b"),
@@ -118,18 +120,18 @@ def _said_at(segment: Segment, name: str, position: float) -> tuple[float, float
 
 def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None) -> dict[tuple[str, str], _Vote]:
     lowercase = {w for s in segments for w in re.findall(r"\b[a-z][a-z']+\b", s.text)}
-    allowed_set = {n.lower() for n in allowed} if allowed else None
 
     def usable(name: str, introduced: bool = False) -> bool:
         """A name here; one said in a self-introduction may also be a word the transcript uses in lower case
         ("Mark here" in a meeting that marks things): the introduction is the stronger evidence."""
-        if allowed_set is not None:
-            return name.lower() in allowed_set
+        if allowed:
+            return listed(name, allowed) is not None
         return extract.is_name_word(name, set() if introduced else lowercase, strong=True)
 
     votes: dict[tuple[str, str], _Vote] = {}
 
     def vote(label: str, name: str, score: float, segment: Segment, text: str) -> None:
+        name = listed(name, allowed) or name if allowed else name
         entry = votes.setdefault((label, name), _Vote())
         entry.score += score
         if score > entry.evidence_score:
@@ -184,6 +186,24 @@ def _assign(
 def _spelled(name: str, allowed: list[str] | None) -> str:
     """The user's spelling of a listed name."""
     return next((n for n in allowed or [] if n.lower() == name.lower()), name)
+
+
+def listed(heard: str, names: list[str]) -> str | None:
+    """The name in the user's list that `heard` is: the same name, or one that sounds like it and is the only
+    such name in the list (Whisper mishears names: "Anna" as "Amanda", "Aisha" as "Asia"). None if neither."""
+    from difflib import SequenceMatcher
+
+    heard_lower = heard.lower()
+    same = [n for n in names if n.lower() == heard_lower]
+    if same:
+        return same[0]
+    alike = [
+        n
+        for n in names
+        if n[:1].lower() == heard_lower[:1]
+        and SequenceMatcher(None, n.lower(), heard_lower).ratio() >= LISTED_NAME_SIMILARITY
+    ]
+    return alike[0] if len(alike) == 1 else None
 
 
 def speaker_at(segments: list[Segment], time: float) -> str:
