@@ -1,7 +1,9 @@
 """Renders the held-out meetings (benchmarks/meetings/heldout/*.json) with scripts/make_meetings.py's own
-`render`, which only globs the development folder; same voices tool, pace and pauses.
+`render`, which only globs the development folder; same voices tool, pace and pauses. --folder renders another
+held-out folder: heldout-voices/ holds the speakers benchmark's held-out meetings with voices that differ the
+way people do.
 
-    .venv/bin/python benchmarks/render_heldout.py [NAME ...]
+    .venv/bin/python benchmarks/render_heldout.py [--folder heldout-voices] [NAME ...]
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ def make_meetings():
 
 
 if __name__ == "__main__":
-    names, tool = sys.argv[1:], make_meetings()
-    for path in sorted(HELDOUT.glob("*.json")):
+    names, folder = sys.argv[1:], HELDOUT
+    if names[:1] == ["--folder"]:
+        folder, names = HELDOUT.parent / names[1], names[2:]
+    tool = make_meetings()
+    for path in sorted(folder.glob("*.json")):
         if not path.name.endswith(".lines.json") and (not names or path.stem in names):
             tool.render(path)
