@@ -5,7 +5,9 @@ without evidence stays SPEAKER_n; the line that named each speaker is kept as it
 Scores per (speaker, name): a self-introduction ("this is Dana", "Omar here", "my name is Grace", "I'm Ben
 from sales", "Chloe speaking") +3; answering right after the name was addressed ("Kofi, can you ...?") +1;
 addressing or greeting a name ("Hi Liam, hi Noah") -2 for the one who says it, who is not that person.
-Names are then given greedily, best score first, one name per speaker and one speaker per name.
+Names are then given greedily, best score first, one name per speaker and one speaker per name. With the
+user's list, only listed names count, and a heard name that sounds like exactly one of them is that person
+(ASR mishears names); the last speaker and the last name left over go together.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
     votes: dict[tuple[str, str], _Vote] = {}
 
     def vote(label: str, name: str, score: float, segment: Segment, text: str) -> None:
-        name = listed(name, allowed) or name if allowed else name
+        name = (listed(name, allowed) or name) if allowed else name  # the user's spelling of a listed name
         entry = votes.setdefault((label, name), _Vote())
         entry.score += score
         if score > entry.evidence_score:
@@ -173,7 +175,7 @@ def _assign(
     for (label, name), entry in sorted(votes.items(), key=lambda kv: -kv[1].score):
         if entry.score <= 0 or label in chosen or name.lower() in used:
             continue
-        chosen[label] = (_spelled(name, allowed), entry.evidence)
+        chosen[label] = (name, entry.evidence)
         used.add(name.lower())
     if allowed:  # one speaker left without a name and one listed name left: by elimination
         left_labels = [label for label in labels if label not in chosen]
@@ -183,14 +185,9 @@ def _assign(
     return chosen
 
 
-def _spelled(name: str, allowed: list[str] | None) -> str:
-    """The user's spelling of a listed name."""
-    return next((n for n in allowed or [] if n.lower() == name.lower()), name)
-
-
 def listed(heard: str, names: list[str]) -> str | None:
     """The name in the user's list that `heard` is: the same name, or one that sounds like it and is the only
-    such name in the list (Whisper mishears names: "Anna" as "Amanda", "Aisha" as "Asia"). None if neither."""
+    such name in the list (Whisper mishears names: "Anna" as "Amanda", "Tariq" as "Tarik"). None if neither."""
     from difflib import SequenceMatcher
 
     heard_lower = heard.lower()
