@@ -254,6 +254,27 @@ def test_a_given_count_holds_with_a_short_voice_and_with_more_introductions():
     assert len(set(cluster(_voices([4, 4, 4]), [2.0] * 12, anchors={0: "a", 4: "b", 8: "c"}))) == 3
 
 
+def test_a_given_count_splits_two_voices_rather_than_count_an_outlier():
+    """With a count of 3, merging down can leave a short outlier of one voice counted as a person while two
+    close voices share a group; the outlier then joins its voice and the two voices are told apart."""
+    from llmkit.asr import voiceprint
+
+    rng = np.random.default_rng(1)
+    shared = rng.normal(size=256)
+
+    def piece(hz: float):
+        embedding = shared + 0.05 * rng.normal(size=256)
+        return voiceprint.Voiceprint(embedding / np.linalg.norm(embedding), float(np.log(hz)), np.zeros(12))
+
+    voice_a, voice_b, voice_c = 100.0, 200.0, 200.0 * np.exp(0.216)  # b and c: about 0.9 apart, a far away
+    prints = [piece(voice_a) for _ in range(6)] + [piece(voice_a * np.exp(0.31))]  # a's outlier, 1.5 s
+    prints += [piece(voice_b) for _ in range(4)] + [piece(voice_c) for _ in range(4)]
+    labels = voiceprint.cluster(prints, [2.0] * 6 + [1.5] + [2.0] * 8, speakers=3)
+    assert len(set(labels)) == 3
+    assert labels[6] == labels[0]  # the outlier is a's
+    assert len({labels[7], labels[11]}) == 2 and len(set(labels[7:11])) == 1 and len(set(labels[11:])) == 1
+
+
 def test_an_anchor_of_no_length_finds_the_piece_around_it():
     from llmkit.asr.diarization import anchored_pieces
 

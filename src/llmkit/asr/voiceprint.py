@@ -307,6 +307,48 @@ class _Groups:
             if nearest < DISSOLVE_DISTANCE:
                 del self.members[group]
 
+    def trade_small_for_split(self) -> None:
+        """With a count given, merging down to it can leave a lone short stretch (no introduction) counted as a
+        person while two voices share a group. The short group gives its place to the best two-way split of
+        another group (average linkage within it, both parts at least MIN_SPEAKER_S) when that split explains
+        more. Both sides are weighed by Ward's criterion, the duration-weighted spread a change removes
+        (w1 w2 / (w1 + w2) x the distance of the two centres), so a 1.5 s outlier does not outweigh a voice with
+        5 s of speech."""
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import squareform
+
+        def ward(a: float, b: float, distance: float) -> float:
+            return a * b / (a + b) * distance
+
+        for _ in range(len(self.members)):
+            small = [g for g in self.members if not self.keys(g) and self.talk(g) < MIN_SPEAKER_S]
+            if not small or len(self.members) < 2:
+                return
+            lone = min(small, key=self.talk)
+            others = [g for g in self.members if g != lone]
+            apart = distances([self.centre(lone)], [self.centre(g) for g in others])[0]
+            cost = min(ward(self.talk(lone), self.talk(g), float(d)) for g, d in zip(others, apart, strict=True))
+            best: tuple[float, int, list[list[int]]] | None = None
+            for group in others:
+                idx = self.members[group]
+                if len(idx) < 2 or len(self.keys(group)) > 1:
+                    continue
+                tree = linkage(squareform(distances([self.prints[i] for i in idx]), checks=False), "average")
+                halves = fcluster(tree, 2, "maxclust")
+                parts = [[i for i, h in zip(idx, halves, strict=True) if h == k] for k in (1, 2)]
+                talks = [sum(self.durations[i] for i in part) for part in parts]
+                if min(talks) < MIN_SPEAKER_S:
+                    continue
+                gain = ward(*talks, float(distances(self._centres(parts))[0, 1]))
+                if best is None or gain > best[0]:
+                    best = (gain, group, parts)
+            if best is None or best[0] <= cost:
+                return
+            del self.members[lone]
+            del self.members[best[1]]
+            next_id = max(self.members, default=0) + 1
+            self.members[next_id], self.members[next_id + 1] = best[2]
+
     def talk(self, group: int) -> float:
         return sum(self.durations[i] for i in self.members[group])
 
@@ -371,6 +413,8 @@ def cluster(
             state.merge(max_speakers)
             if len(state.members) == before:  # only introduced people left apart: they stay
                 break
+    if speakers:
+        state.trade_small_for_split()
     if not speakers:  # with a count given, the groups stay as counted: none dissolved or emptied
         state.dissolve_small()
         state.refine()
