@@ -275,6 +275,26 @@ def test_a_given_count_splits_two_voices_rather_than_count_an_outlier():
     assert len({labels[7], labels[11]}) == 2 and len(set(labels[7:11])) == 1 and len(set(labels[11:])) == 1
 
 
+def test_a_given_count_keeps_a_brief_distinct_voice_in_a_long_meeting():
+    """The trade above is for a voice's outlier: a third person heard for 3 s, far from both long voices, keeps
+    their place, however much the long voices say (whose own pieces vary in pitch)."""
+    from llmkit.asr import voiceprint
+
+    rng = np.random.default_rng(2)
+    centres = [rng.normal(size=256) for _ in range(3)]
+
+    def piece(voice: int, hz: float):
+        embedding = centres[voice] + 0.05 * rng.normal(size=256)
+        return voiceprint.Voiceprint(embedding / np.linalg.norm(embedding), float(np.log(hz)), np.zeros(12))
+
+    prints = [piece(v, hz * np.exp(rng.normal(0, 0.2))) for v, hz in ((0, 100.0), (1, 130.0)) for _ in range(200)]
+    prints += [piece(2, 240.0), piece(2, 240.0)]  # 400 s from the two long voices, 3 s from the third
+    labels = voiceprint.cluster(prints, [2.0] * 400 + [1.5, 1.5], speakers=3)
+    assert len(set(labels)) == 3
+    assert labels[400] == labels[401] and labels[400] not in set(labels[:400])
+    assert len(set(labels[:200])) == 1 and len(set(labels[200:400])) == 1
+
+
 def test_an_anchor_of_no_length_finds_the_piece_around_it():
     from llmkit.asr.diarization import anchored_pieces
 

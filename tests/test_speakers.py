@@ -86,8 +86,25 @@ def test_a_misheard_name_is_corrected_by_the_list():
     assert "Amanda" in by_list.speakers[0].evidence  # the evidence shows what was heard
     assert [s.name for s in name_speakers(_diarized(lines)).speakers] == ["Amanda", "Ben"]
     assert listed("Amanda", ["Anna", "Amara"]) is None  # alike to two: not guessed
+    assert listed("Amanda", ["Anna", "anna", "Ben"]) == "Anna"  # one person listed twice is still one
     assert listed("Taylor", ["Dana", "Mark"]) is None
-    assert listed("ben", ["Ben", "Beth"]) == "Ben"  # the same name wins over alike ones
+    assert listed("Dan", ["Dana", "Dan"]) == "Dan"  # the same name wins over an alike one
+    assert listed("Amanda", ["Anna"], alike=False) is None
+    from llmkit.cli.meetings import _speakers
+
+    assert _speakers("Anna, anna,Ben") == (2, ["Anna", "Ben"])  # --speakers: a name given twice is one person
+
+
+def test_a_word_that_sounds_like_a_listed_name_is_not_that_person():
+    """The list corrects misheard names, not ordinary words caught by the patterns: "Anyone?" is no Anna,
+    "Great, can you ..." does not address Grace."""
+    lines = [
+        ("SPEAKER_1", "So, anyone want to start? Anyone?"),
+        ("SPEAKER_2", "Great, can you share the numbers?"),
+        ("SPEAKER_3", "Sure, here they are."),
+    ]
+    named = name_speakers(_diarized(lines), names=["Anna", "Grace", "Omar"])
+    assert all(not s.name for s in named.speakers)
 
 
 def test_greeting_someone_is_evidence_against_being_them():

@@ -308,17 +308,19 @@ class _Groups:
                 del self.members[group]
 
     def trade_small_for_split(self) -> None:
-        """With a count given, merging down to it can leave a lone short stretch (no introduction) counted as a
-        person while two voices share a group. The short group gives its place to the best two-way split of
-        another group (average linkage within it, both parts at least MIN_SPEAKER_S) when that split explains
-        more. Both sides are weighed by Ward's criterion, the duration-weighted spread a change removes
-        (w1 w2 / (w1 + w2) x the distance of the two centres), so a 1.5 s outlier does not outweigh a voice with
-        5 s of speech."""
+        """With a count given, merging down to it can leave a voice's outlier counted as a person (a lone group
+        under MIN_SPEAKER_S, no introduction, within DISSOLVE_DISTANCE of a group: what `dissolve_small` takes
+        for an outlier when no count is given) while two voices share a group. The outlier then gives its place
+        to the best two-way split of another group (average linkage within it, both parts at least
+        MIN_SPEAKER_S) when that split explains more. Both sides are weighed by Ward's criterion, the
+        duration-weighted spread a change removes (w1 w2 / (w1 + w2) x the distance of the two centres), so a
+        1.5 s outlier does not outweigh a voice with 5 s of speech. A short voice far from every group is a
+        person heard briefly and keeps its place."""
         from scipy.cluster.hierarchy import fcluster, linkage
         from scipy.spatial.distance import squareform
 
         def ward(a: float, b: float, distance: float) -> float:
-            return a * b / (a + b) * distance
+            return a * b / max(a + b, 1e-9) * distance
 
         for _ in range(len(self.members)):
             small = [g for g in self.members if not self.keys(g) and self.talk(g) < MIN_SPEAKER_S]
@@ -327,6 +329,8 @@ class _Groups:
             lone = min(small, key=self.talk)
             others = [g for g in self.members if g != lone]
             apart = distances([self.centre(lone)], [self.centre(g) for g in others])[0]
+            if float(min(apart)) >= DISSOLVE_DISTANCE:
+                return
             cost = min(ward(self.talk(lone), self.talk(g), float(d)) for g, d in zip(others, apart, strict=True))
             best: tuple[float, int, list[list[int]]] | None = None
             for group in others:
@@ -415,7 +419,7 @@ def cluster(
                 break
     if speakers:
         state.trade_small_for_split()
-    if not speakers:  # with a count given, the groups stay as counted: none dissolved or emptied
+    if not speakers:  # with a count given, the groups stay as counted (an outlier traded for a split above)
         state.dissolve_small()
         state.refine()
     everyone = list(range(len(prints)))

@@ -123,17 +123,19 @@ def _said_at(segment: Segment, name: str, position: float) -> tuple[float, float
 def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None) -> dict[tuple[str, str], _Vote]:
     lowercase = {w for s in segments for w in re.findall(r"\b[a-z][a-z']+\b", s.text)}
 
-    def usable(name: str, introduced: bool = False) -> bool:
-        """A name here; one said in a self-introduction may also be a word the transcript uses in lower case
-        ("Mark here" in a meeting that marks things): the introduction is the stronger evidence."""
+    def person(name: str, introduced: bool = False) -> str | None:
+        """The person `name` stands for, or None. A name word here; one said in a self-introduction may also be
+        a word the transcript uses in lower case ("Mark here" in a meeting that marks things): the introduction
+        is the stronger evidence. With the user's list: a listed name (their spelling), or a name word that
+        sounds like one ("Anyone?" is no Anna: not a name word)."""
+        name_word = extract.is_name_word(name, set() if introduced else lowercase, strong=True)
         if allowed:
-            return listed(name, allowed) is not None
-        return extract.is_name_word(name, set() if introduced else lowercase, strong=True)
+            return listed(name, allowed, alike=name_word)
+        return name if name_word else None
 
     votes: dict[tuple[str, str], _Vote] = {}
 
     def vote(label: str, name: str, score: float, segment: Segment, text: str) -> None:
-        name = (listed(name, allowed) or name) if allowed else name  # the user's spelling of a listed name
         entry = votes.setdefault((label, name), _Vote())
         entry.score += score
         if score > entry.evidence_score:
@@ -144,18 +146,18 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
             continue
         text = extract.plain(segment.text.strip())
         for pattern in _INTRODUCTIONS:
-            for name in {m.group(1) for m in pattern.finditer(text)} - {"I"}:
-                if usable(name, introduced=True):
+            for heard in {m.group(1) for m in pattern.finditer(text)} - {"I"}:
+                if name := person(heard, introduced=True):
                     vote(segment.speaker, name, INTRODUCTION_SCORE, segment, segment.text.strip())
         addressed = {m.group(1) for p in _ADDRESSED for m in p.finditer(text)}
         greeted = {m.group(1) for m in _GREETED.finditer(text)}
-        for name in addressed | greeted:
-            if usable(name):
+        for heard in addressed | greeted:
+            if name := person(heard):
                 vote(segment.speaker, name, ADDRESSER_SCORE, segment, segment.text.strip())
-        for name in addressed:
+        for heard in addressed:
             answer = _answer(segments, index)
-            if answer is not None and usable(name):
-                vote(answer.speaker, name, ANSWER_SCORE, answer, f"answers {name!r}: {answer.text.strip()}")
+            if answer is not None and (name := person(heard)):
+                vote(answer.speaker, name, ANSWER_SCORE, answer, f"answers {heard!r}: {answer.text.strip()}")
     return votes
 
 
@@ -185,22 +187,22 @@ def _assign(
     return chosen
 
 
-def listed(heard: str, names: list[str]) -> str | None:
-    """The name in the user's list that `heard` is: the same name, or one that sounds like it and is the only
-    such name in the list (Whisper mishears names: "Anna" as "Amanda", "Tariq" as "Tarik"). None if neither."""
+def listed(heard: str, names: list[str], alike: bool = True) -> str | None:
+    """The name in the user's list that `heard` is: the same name, or (with `alike`) one that sounds like it
+    and is the only such name in the list (Whisper mishears names: "Anna" as "Amanda", "Tariq" as "Tarik").
+    None if neither."""
     from difflib import SequenceMatcher
 
     heard_lower = heard.lower()
     same = [n for n in names if n.lower() == heard_lower]
-    if same:
-        return same[0]
-    alike = [
-        n
-        for n in names
-        if n[:1].lower() == heard_lower[:1]
-        and SequenceMatcher(None, n.lower(), heard_lower).ratio() >= LISTED_NAME_SIMILARITY
-    ]
-    return alike[0] if len(alike) == 1 else None
+    if same or not alike:
+        return same[0] if same else None
+    close: dict[str, str] = {}  # one entry per person, however often the list names them
+    for name in names:
+        if name[:1].lower() == heard_lower[:1]:
+            if SequenceMatcher(None, name.lower(), heard_lower).ratio() >= LISTED_NAME_SIMILARITY:
+                close.setdefault(name.lower(), name)
+    return next(iter(close.values())) if len(close) == 1 else None
 
 
 def speaker_at(segments: list[Segment], time: float) -> str:
