@@ -195,15 +195,22 @@ def distances(prints: list[Voiceprint], others: list[Voiceprint] | None = None) 
     return total
 
 
+def _average_tree(prints: list[Voiceprint]) -> Any:
+    """The average-linkage tree of the prints (scipy's linkage matrix), for fcluster to cut."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    return linkage(squareform(distances(prints), checks=False), "average")
+
+
 def _first_groups(prints: list[Voiceprint], speakers: int | None) -> list[int]:
     """Average-linkage groups of the pieces, cut at DISTANCE_THRESHOLD (and into at least `speakers` when a
     count was given)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
+    from scipy.cluster.hierarchy import fcluster
 
     if len(prints) < 2:
         return [1] * len(prints)
-    tree = linkage(squareform(distances(prints), checks=False), "average")
+    tree = _average_tree(prints)
     groups = fcluster(tree, DISTANCE_THRESHOLD, "distance")
     if speakers and len(set(groups)) < speakers:
         groups = fcluster(tree, speakers, "maxclust")
@@ -264,10 +271,7 @@ class _Groups:
                 for i in idx:
                     self.anchors.pop(i, None)
                 continue
-            del self.members[group]
-            next_id = max(self.members, default=0) + 1
-            for offset, key in enumerate(keys):
-                self.members[next_id + offset] = parts[key]
+            self._replace([group], [parts[key] for key in keys])
 
     def merge(self, floor: int) -> None:
         """Merge the two groups with the closest centres while they are closer than MERGE_THRESHOLD, or while
@@ -316,8 +320,7 @@ class _Groups:
         duration-weighted spread a change removes (w1 w2 / (w1 + w2) x the distance of the two centres), so a
         1.5 s outlier does not outweigh a voice with 5 s of speech. A short voice far from every group is a
         person heard briefly and keeps its place."""
-        from scipy.cluster.hierarchy import fcluster, linkage
-        from scipy.spatial.distance import squareform
+        from scipy.cluster.hierarchy import fcluster
 
         def ward(a: float, b: float, distance: float) -> float:
             return a * b / max(a + b, 1e-9) * distance
@@ -337,8 +340,7 @@ class _Groups:
                 idx = self.members[group]
                 if len(idx) < 2 or len(self.keys(group)) > 1:
                     continue
-                tree = linkage(squareform(distances([self.prints[i] for i in idx]), checks=False), "average")
-                halves = fcluster(tree, 2, "maxclust")
+                halves = fcluster(_average_tree([self.prints[i] for i in idx]), 2, "maxclust")
                 parts = [[i for i, h in zip(idx, halves, strict=True) if h == k] for k in (1, 2)]
                 talks = [sum(self.durations[i] for i in part) for part in parts]
                 if min(talks) < MIN_SPEAKER_S:
@@ -348,10 +350,15 @@ class _Groups:
                     best = (gain, group, parts)
             if best is None or best[0] <= cost:
                 return
-            del self.members[lone]
-            del self.members[best[1]]
-            next_id = max(self.members, default=0) + 1
-            self.members[next_id], self.members[next_id + 1] = best[2]
+            self._replace([lone, best[1]], best[2])
+
+    def _replace(self, groups: list[int], parts: list[list[int]]) -> None:
+        """The `groups` are gone; `parts` are new groups, under ids above every id left."""
+        for group in groups:
+            del self.members[group]
+        next_id = max(self.members, default=0) + 1
+        for offset, part in enumerate(parts):
+            self.members[next_id + offset] = part
 
     def talk(self, group: int) -> float:
         return sum(self.durations[i] for i in self.members[group])

@@ -194,9 +194,11 @@ def listed(heard: str, names: list[str], alike: bool = True) -> str | None:
     from difflib import SequenceMatcher
 
     heard_lower = heard.lower()
-    same = [n for n in names if n.lower() == heard_lower]
-    if same or not alike:
-        return same[0] if same else None
+    for name in names:
+        if name.lower() == heard_lower:
+            return name
+    if not alike:
+        return None
     close: dict[str, str] = {}  # one entry per person, however often the list names them
     for name in names:
         if name[:1].lower() == heard_lower[:1]:
