@@ -12,8 +12,9 @@ transcribed once with word timestamps (Whisper tiny.en), then diarized. Reported
   against the script's list, from the audio without speakers (before) and with them (after);
 - with the attendee list (`--speakers Anna,Ben,...`: the count and the names to choose from, as a user who
   has the invitation passes them): DER, naming and owners again, on the same transcript;
-- the owners' ceiling for this transcript: the script's own speakers put on the ASR's words (what perfect
-  diarization and naming would give with these ASR errors);
+- the owners' ceilings for this transcript, with perfect diarization (the script's turns put on the ASR's
+  words): named by the script (what perfect diarization and naming would give with these ASR errors), and
+  named from the transcript's evidence without and with the list (what naming alone can reach);
 - overhead: (transcription with word timestamps + diarization) / plain transcription - 1, on --overhead:
   --rounds alternating rounds (plain first, then diarized first, ...), medians and the ratio's spread.
 The sox-varied meetings (speakers-*) are the scripted set of the target; the espeak-ng-only dev meetings
@@ -182,17 +183,31 @@ def with_attendee_list(audio: Path, undiarized, reference, script: dict, diarize
     }
 
 
-def owners_ceiling(undiarized, reference, script: dict) -> list[float]:
-    """Owners P/R with the script's speakers on the ASR's words: the best diarization and naming can do."""
+def owners_ceiling(undiarized, reference, script: dict) -> dict[str, list[float]]:
+    """Owners P/R with perfect diarization (the script's turns on the ASR's words): named by the script
+    (`script`: the best diarization and naming can do with these ASR errors), and named from the transcript's
+    evidence, without and with the attendee list (`evidence`, `evidence_list`: what naming alone reaches)."""
     from dataclasses import replace
 
     from llmkit.asr import Speaker
     from llmkit.asr.diarization import assign_speakers
+    from llmkit.minutes import name_speakers
 
-    segments = assign_speakers(undiarized.segments, reference)
-    perfect = replace(undiarized, segments=segments, speakers=[Speaker(p) for p in {t.speaker for t in reference}])
-    scored = owners(perfect, script)
-    return [round(scored.precision, 2), round(scored.recall, 2)]
+    people = sorted({t.speaker for t in reference})
+    anonymous = [type(t)(t.start, t.end, f"SPEAKER_{people.index(t.speaker) + 1}") for t in reference]
+
+    def score(turns, names=None, named=False) -> list[float]:
+        segments = assign_speakers(undiarized.segments, turns)
+        labels = dict.fromkeys(s.speaker for s in segments)
+        transcript = replace(undiarized, segments=segments, speakers=[Speaker(label) for label in labels])
+        scored = owners(transcript if named else name_speakers(transcript, names), script)
+        return [round(scored.precision, 2), round(scored.recall, 2)]
+
+    return {
+        "script": score(reference, named=True),
+        "evidence": score(anonymous),
+        "evidence_list": score(anonymous, people),
+    }
 
 
 def measure(name: str, transcriber, plain, overhead_rounds: int) -> dict:
@@ -247,8 +262,12 @@ def totals(rows: list[dict]) -> dict:
         "meetings": len(rows),
     }
     expected = sum(r["expected_items"] for r in rows) or 1
-    for key in ("owners_before", "owners_after", "owners_ceiling"):
+    for key in ("owners_before", "owners_after"):
         result[key + "_recall"] = round(sum(r[key][1] * r["expected_items"] for r in rows) / expected, 2)
+    for key in ("script", "evidence", "evidence_list"):
+        result[f"owners_ceiling_{key}_recall"] = round(
+            sum(r["owners_ceiling"][key][1] * r["expected_items"] for r in rows) / expected, 2
+        )
     listed = [r["attendee_list"] for r in rows]
     result["attendee_list"] = {
         "der": round(sum(x["der"] * r["audio_s"] for x, r in zip(listed, rows, strict=True)) / audio, 3),
@@ -310,11 +329,16 @@ def long_file(minutes: float, source: str) -> dict:
     }
 
 
+def _pr(pair: list[float]) -> str:
+    return f"{pair[0]:.2f}/{pair[1]:.2f}"
+
+
 def print_table(group: str, data: dict) -> None:
     print(f"\n{group}")
     print(
         "| meeting | speakers found/true | DER (no collar) | named right/wrong/none | owners P/R before -> after "
-        "| with the attendee list: DER, named, owners P/R | owners ceiling | overhead (spread) |"
+        "| with the attendee list: DER, named, owners P/R | perfect diarization: owners P/R named by script; "
+        "by evidence; by evidence + list | overhead (spread) |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for r in data["meetings"]:
@@ -323,13 +347,13 @@ def print_table(group: str, data: dict) -> None:
             if "overhead" in r
             else ""
         )
-        before, after, listed = r["owners_before"], r["owners_after"], r["attendee_list"]
+        before, after, listed, ceiling = r["owners_before"], r["owners_after"], r["attendee_list"], r["owners_ceiling"]
         print(
             f"| {r['meeting']} | {r['speakers_found']}/{r['speakers_true']} | {r['der']:.1%} ({r['der_no_collar']:.1%}) "
             f"| {r['named_right']}/{r['named_wrong']}/{r['unnamed']} | {before[0]:.2f}/{before[1]:.2f} -> "
             f"{after[0]:.2f}/{after[1]:.2f} | {listed['der']:.1%}, {listed['named_right']}/{listed['named_wrong']}/"
             f"{listed['unnamed']}, {listed['owners'][0]:.2f}/{listed['owners'][1]:.2f} "
-            f"| {r['owners_ceiling'][0]:.2f}/{r['owners_ceiling'][1]:.2f} | {over} |"
+            f"| {_pr(ceiling['script'])}; {_pr(ceiling['evidence'])}; {_pr(ceiling['evidence_list'])} | {over} |"
         )
     print("total", json.dumps(data["total"]))
 

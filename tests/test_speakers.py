@@ -95,6 +95,16 @@ def test_a_misheard_name_is_corrected_by_the_list():
     assert _speakers("Anna, anna,Ben") == (2, ["Anna", "Ben"])  # --speakers: a name given twice is one person
 
 
+def test_a_listed_name_written_in_lower_case_still_names():
+    """Whisper sometimes writes an unfamiliar name in lower case ("lina here"): a listed name counts in any
+    case, unless it is also an English word ("bill here" may be about an invoice)."""
+    lines = [("SPEAKER_1", "Okay, lina here, from the front desk."), ("SPEAKER_2", "I have the keys.")]
+    assert [s.name for s in name_speakers(_diarized(lines), names=["Lina", "Omar", "Ravi"]).speakers] == ["Lina", ""]
+    assert all(not s.name for s in name_speakers(_diarized(lines)).speakers)  # no list: not a name
+    common = [("SPEAKER_1", "So, bill here, is it paid?"), ("SPEAKER_2", "Not yet.")]
+    assert all(not s.name for s in name_speakers(_diarized(common), names=["Bill", "Omar", "Ravi"]).speakers)
+
+
 def test_a_word_that_sounds_like_a_listed_name_is_not_that_person():
     """The list corrects misheard names, not ordinary words caught by the patterns: "Anyone?" is no Anna,
     "Great, can you ..." does not address Grace."""
@@ -124,6 +134,16 @@ def test_a_name_list_and_the_map():
         parse_speaker_map(["SPEAKER_2"])
     with pytest.raises(InvalidInputError, match="no speaker 'SPEAKER_9'"):
         name_speakers(_diarized(lines), mapping={"SPEAKER_9": "Zed"})
+
+
+def test_a_name_listed_twice_through_the_api_is_one_person():
+    """As through the CLI: the count the diarizer gets and the last-name-left rule see people, not entries."""
+    options = MinutesOptions(speaker_names=["Dana", " dana ", "Ravi", ""])
+    assert options.speaker_names == ["Dana", "Ravi"]
+    assert MinutesPipeline(options).transcriber.options.speakers == 2
+    lines = [("SPEAKER_1", "My name is Dana."), ("SPEAKER_2", "Sounds good.")]
+    named = name_speakers(_diarized(lines), names=["Dana", "DANA", "Ravi"])
+    assert [s.name for s in named.speakers] == ["Dana", "Ravi"]  # Ravi by elimination: one name left, not two
 
 
 def test_outputs_carry_speakers_and_read_back(tmp_path):

@@ -33,11 +33,9 @@ def _speakers(value: str | None) -> tuple[int | None, list[str]]:
         if not 1 <= count <= 20:
             raise click.BadParameter(f"{count}: between 1 and 20 speakers")
         return count, []
-    unique: dict[str, str] = {}  # a name given twice is one person (the first spelling kept)
-    for name in (n.strip() for n in value.split(",")):
-        if name:
-            unique.setdefault(name.lower(), name)
-    names = list(unique.values())
+    from llmkit.minutes.speakers import distinct_names
+
+    names = distinct_names(value.split(","))  # a name given twice is one person
     if not names:
         raise click.BadParameter(f"{value!r}: a number, or names separated by commas")
     return len(names), names

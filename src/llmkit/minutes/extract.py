@@ -266,7 +266,7 @@ MEETING_WORDS = {
 
 
 @lru_cache(maxsize=1)
-def _common_words() -> tuple[frozenset[str], frozenset[str]]:
+def common_words() -> tuple[frozenset[str], frozenset[str]]:
     """(common English words, lower-cased; first names) from Faker's en_US providers; empty if unavailable."""
     try:
         from faker.providers.lorem.en_US import Provider as Lorem
@@ -288,7 +288,7 @@ def is_name_word(word: str, lowercase: set[str], strong: bool = False) -> bool:
     (`strong`: addressed, introduced)."""
     if word in NOT_NAMES or word in MEETING_WORDS or word.lower() in lowercase:
         return False
-    common, first_names = _common_words()
+    common, first_names = common_words()
     if word.lower() in common:
         return strong and word in first_names
     return True

@@ -58,6 +58,9 @@ class MinutesOptions:
     speaker_names: list[str] = field(default_factory=list)  # the people present, if known (names to choose from)
     speaker_map: dict[str, str] = field(default_factory=dict)  # SPEAKER_2 -> Dana: the user's word wins
 
+    def __post_init__(self) -> None:
+        self.speaker_names = speakers.distinct_names(self.speaker_names)  # "Anna, anna" is one person
+
 
 class MinutesPipeline:
     def __init__(

@@ -65,6 +65,16 @@ def parse_speaker_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
+def distinct_names(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The people in a list of names, each once: blanks dropped, a name given twice in any case is one person
+    (its first spelling kept), so that the count and the last-name-left rule see people, not entries."""
+    unique: dict[str, str] = {}
+    for name in (n.strip() for n in names):
+        if name:
+            unique.setdefault(name.lower(), name)
+    return list(unique.values())
+
+
 def name_speakers(
     transcript: Transcript, names: list[str] | None = None, mapping: dict[str, str] | None = None
 ) -> Transcript:
@@ -72,6 +82,7 @@ def name_speakers(
     `transcript.speakers` the name and its evidence line)."""
     if not transcript.speakers:
         return transcript
+    names = distinct_names(names) if names else None
     labels = [s.label for s in transcript.speakers]
     votes = _votes(transcript.segments, set(labels), names)
     chosen = _assign(votes, labels, names)
@@ -144,7 +155,7 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
     for index, segment in enumerate(segments):
         if segment.speaker not in labels:
             continue
-        text = extract.plain(segment.text.strip())
+        text = _listed_capitalised(extract.plain(segment.text.strip()), allowed or [])
         for pattern in _INTRODUCTIONS:
             for heard in {m.group(1) for m in pattern.finditer(text)} - {"I"}:
                 if name := person(heard, introduced=True):
@@ -159,6 +170,21 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
             if answer is not None and (name := person(heard)):
                 vote(answer.speaker, name, ANSWER_SCORE, answer, f"answers {heard!r}: {answer.text.strip()}")
     return votes
+
+
+def _listed_capitalised(text: str, names: list[str]) -> str:
+    """`text` with each lower-case word that is, or sounds like, one listed name capitalised ("lina here" when
+    Lena is listed: Whisper writes unfamiliar names in lower case too), so the patterns see it; never an English
+    word ("bill here" may be about an invoice)."""
+    if not names:
+        return text
+    common, _ = extract.common_words()
+
+    def capitalised(match: re.Match) -> str:
+        word = match.group(0)
+        return word.capitalize() if word not in common and listed(word, names) else word
+
+    return re.sub(r"\b[a-z]{2,16}\b", capitalised, text)
 
 
 def _answer(segments: list[Segment], index: int) -> Segment | None:
