@@ -60,6 +60,7 @@ FRAMES_PER_COMPONENT = 50
 MIXTURE_ITERATIONS = 5
 VARIANCE_FLOOR = 1e-2
 MAX_TRAINING_FRAMES = 20000  # per speaker and round: a 2-hour file trains as fast as a 4-minute voice
+SCORING_BATCH = 200  # pieces scored at a time (about 40,000 frames)
 RESEGMENT_ROUNDS = 3
 MIN_SCORED_FRAMES = 5
 
@@ -469,29 +470,44 @@ def resegment(prints: list[Voiceprint], groups: list[int], fixed: set[int]) -> l
     import numpy as np
 
     scored = [i for i, p in enumerate(prints) if _scored(p)]
-    if not scored:
-        return groups
-    frames = np.concatenate([prints[i].frames for i in scored]).astype(np.float32)
-    starts = np.cumsum([0] + [len(prints[i].frames) for i in scored[:-1]])
-    owner = np.repeat(np.arange(len(scored)), [len(prints[i].frames) for i in scored])
-    movable = [k for k, i in enumerate(scored) if i not in fixed]
     for _ in range(RESEGMENT_ROUNDS):
-        label = np.array([groups[i] for i in scored])
-        ids = sorted(set(label.tolist()))
+        ids = sorted({groups[i] for i in scored})
         if len(ids) < 2:
             break
-        # each piece's mean log-likelihood per frame under each group's mixture: (pieces, groups)
-        fit = np.stack(
-            [np.add.reduceat(_Mixture.fit(frames[label[owner] == g]).log_likelihood(frames), starts) for g in ids],
-            axis=1,
-        ) / np.diff(np.append(starts, len(frames)))[:, None]
+        mixtures = [_Mixture.fit(_training_frames([prints[i] for i in scored if groups[i] == g])) for g in ids]
         moved = list(groups)
-        for k in movable:
-            moved[scored[k]] = ids[int(np.argmax(fit[k]))]
+        for i, fit in zip(scored, _mean_log_likelihoods([prints[i] for i in scored], mixtures), strict=True):
+            if i not in fixed:
+                moved[i] = ids[int(np.argmax(fit))]
         if moved == groups or set(moved) != set(groups):
             break
         groups = moved
     return groups
+
+
+def _training_frames(prints: list[Voiceprint]) -> Any:
+    """A group's frames as float32, evenly thinned to MAX_TRAINING_FRAMES (a long voice costs no more)."""
+    import numpy as np
+
+    total = sum(len(p.frames) for p in prints)
+    keep = np.linspace(0, total - 1, min(total, MAX_TRAINING_FRAMES)).astype(int)
+    return np.concatenate([p.frames for p in prints])[keep].astype(np.float32)
+
+
+def _mean_log_likelihoods(prints: list[Voiceprint], mixtures: list[_Mixture]) -> Any:
+    """(pieces, mixtures): the mean log-likelihood per frame of each piece's frames under each mixture, a
+    batch of pieces at a time (a 2-hour file's frames are never all in float32 at once)."""
+    import numpy as np
+
+    result = np.empty((len(prints), len(mixtures)))
+    for low in range(0, len(prints), SCORING_BATCH):
+        batch = prints[low : low + SCORING_BATCH]
+        frames = np.concatenate([p.frames for p in batch]).astype(np.float32)
+        lengths = np.array([len(p.frames) for p in batch])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        for j, mixture in enumerate(mixtures):
+            result[low : low + len(batch), j] = np.add.reduceat(mixture.log_likelihood(frames), starts) / lengths
+    return result
 
 
 def _scored(print_: Voiceprint) -> bool:
@@ -511,8 +527,6 @@ class _Mixture:
     def fit(cls, frames: Any) -> _Mixture:
         import numpy as np
 
-        if len(frames) > MAX_TRAINING_FRAMES:
-            frames = frames[np.linspace(0, len(frames) - 1, MAX_TRAINING_FRAMES).astype(int)]
         k = max(1, min(MIXTURE_COMPONENTS, len(frames) // FRAMES_PER_COMPONENT))
         start = np.random.default_rng(0).choice(len(frames), k, replace=False)
         mixture = cls(
