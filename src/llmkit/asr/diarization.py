@@ -4,8 +4,9 @@
   download). Whisper's word timestamps cut each segment where the speaker pauses; every piece gets a voice
   print (encoder embeddings over 1.6 s sliding windows, averaged) plus pitch and timbre (median F0, mean
   MFCC), and the pieces are clustered (average linkage) with the number of speakers given or found from
-  the audio (groups further apart than one voice ever is from itself: no invented speakers). Anchors (e.g.
-  the transcript's self-introductions) say which moments are different people: alike voices stay apart.
+  the audio (groups further apart than one voice ever is from itself: no invented speakers), then
+  resegmented by a Gaussian mixture per speaker on the pieces' frame spectra. Anchors (e.g. the transcript's
+  self-introductions) say which moments are different people: alike voices stay apart.
 - `pyannote`: pyannote.audio's pipeline for users who have its weights (`LLMKIT_PYANNOTE_PIPELINE`: a local
   folder or hub id), behind the same interface.
 
