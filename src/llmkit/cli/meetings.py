@@ -33,7 +33,7 @@ def _speakers(value: str | None) -> tuple[int | None, list[str]]:
         if not 1 <= count <= 20:
             raise click.BadParameter(f"{count}: between 1 and 20 speakers")
         return count, []
-    from llmkit.minutes.speakers import distinct_names
+    from llmkit.minutes import distinct_names
 
     names = distinct_names(value.split(","))  # a name given twice is one person
     if not names:

@@ -6,7 +6,7 @@ from llmkit.minutes.batch import BatchEvent, is_done, meeting_folder, stream_bat
 from llmkit.minutes.chunking import TranscriptTooLongError
 from llmkit.minutes.render import MINUTES_FORMATS, to_markdown, write_minutes
 from llmkit.minutes.service import MinutesOptions, MinutesPipeline
-from llmkit.minutes.speakers import introductions, name_speakers, parse_speaker_map
+from llmkit.minutes.speakers import distinct_names, introductions, name_speakers, parse_speaker_map
 from llmkit.minutes.types import (
     ActionItem,
     Attendee,
@@ -36,6 +36,7 @@ __all__ = [
     "MinutesPipeline",
     "MinutesProgress",
     "TranscriptTooLongError",
+    "distinct_names",
     "is_done",
     "introductions",
     "meeting_folder",

@@ -13,6 +13,7 @@ user's list, only listed names count, and a heard name that sounds like exactly 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from llmkit.asr import Segment, Transcript, VoiceAnchor, short_clock
@@ -145,6 +146,7 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
         return name if name_word else None
 
     votes: dict[tuple[str, str], _Vote] = {}
+    capitalise = _listed_capitaliser(allowed or [])
 
     def vote(label: str, name: str, score: float, segment: Segment, text: str) -> None:
         entry = votes.setdefault((label, name), _Vote())
@@ -155,7 +157,7 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
     for index, segment in enumerate(segments):
         if segment.speaker not in labels:
             continue
-        text = _listed_capitalised(extract.plain(segment.text.strip()), allowed or [])
+        text = capitalise(extract.plain(segment.text.strip()))
         for pattern in _INTRODUCTIONS:
             for heard in {m.group(1) for m in pattern.finditer(text)} - {"I"}:
                 if name := person(heard, introduced=True):
@@ -172,19 +174,20 @@ def _votes(segments: list[Segment], labels: set[str], allowed: list[str] | None)
     return votes
 
 
-def _listed_capitalised(text: str, names: list[str]) -> str:
-    """`text` with each lower-case word that is, or sounds like, one listed name capitalised ("lina here" when
-    Lena is listed: Whisper writes unfamiliar names in lower case too), so the patterns see it; never an English
-    word ("bill here" may be about an invoice)."""
-    if not names:
-        return text
+def _listed_capitaliser(names: list[str]) -> Callable[[str], str]:
+    """A function: text -> the text with each lower-case word that is, or sounds like, one listed name
+    capitalised ("lina here" when Lena is listed: Whisper writes unfamiliar names in lower case too), so the
+    patterns see it; never an English word ("bill here" may be about an invoice). Each word is looked up once."""
     common, _ = extract.common_words()
+    seen: dict[str, str] = {}
 
     def capitalised(match: re.Match) -> str:
         word = match.group(0)
-        return word.capitalize() if word not in common and listed(word, names) else word
+        if word not in seen:
+            seen[word] = word.capitalize() if names and word not in common and listed(word, names) else word
+        return seen[word]
 
-    return re.sub(r"\b[a-z]{2,16}\b", capitalised, text)
+    return lambda text: re.sub(r"\b[a-z]{2,16}\b", capitalised, text) if names else text
 
 
 def _answer(segments: list[Segment], index: int) -> Segment | None:
