@@ -490,27 +490,13 @@ def test_sigterm_lets_the_stream_in_flight_finish(tmp_path, embedded_gguf):
         process.wait()
 
 
-def _speech_clip(path: Path, seconds: float = 10.3) -> Path:
-    """The start of a committed scripted meeting as a WAV file ("Hi, this is Dana. Thanks for joining the
-    newsletter call on short notice. Mark here. ..."): real speech without a synthesizer on the machine."""
-    import wave
-
-    import numpy as np
-
-    from llmkit.asr import SAMPLE_RATE, read_windows
+def test_audio_transcriptions_in_openai_formats(server, spec, tmp_path):
+    # the start of a committed scripted meeting ("Hi, this is Dana. Thanks for joining the newsletter call on
+    # short notice. Mark here. ..."): real speech without a synthesizer on the machine
+    from llmkit.asr import write_first_seconds
 
     meeting = Path(__file__).resolve().parents[1] / "benchmarks" / "meetings" / "speakers-pair.mp3"
-    samples = next(iter(read_windows(meeting))).samples[: int(seconds * SAMPLE_RATE)]
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes())
-    return path
-
-
-def test_audio_transcriptions_in_openai_formats(server, spec, tmp_path):
-    audio = _speech_clip(tmp_path / "hello.wav")
+    audio = write_first_seconds(meeting, 10.3, tmp_path)
     with audio.open("rb") as handle:
         reply = client(server).audio.transcriptions.with_raw_response.create(model="whisper-1", file=handle)
     body = json.loads(reply.http_response.text)
