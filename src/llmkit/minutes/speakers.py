@@ -184,7 +184,7 @@ def _listed_capitaliser(names: list[str]) -> Callable[[str], str]:
     def capitalised(match: re.Match) -> str:
         word = match.group(0)
         if word not in seen:
-            seen[word] = word.capitalize() if names and word not in common and listed(word, names) else word
+            seen[word] = word.capitalize() if word not in common and listed(word, names) else word
         return seen[word]
 
     return lambda text: re.sub(r"\b[a-z]{2,16}\b", capitalised, text) if names else text
